@@ -1,0 +1,37 @@
+{#-
+    The canonical clean event table that every other mart reads: one row per
+    accepted event. Rows that failed a check are in rejected_events instead.
+-#}
+with
+
+classified as (
+
+    select * from {{ ref("int_events_classified") }}
+
+),
+
+accepted as (
+
+    select
+        event_id,
+        customer_id,
+        event_type,
+        event_at,
+        product_id,
+        product_name,
+        category,
+        brand,
+        unit_price,
+        quantity,
+        order_id,
+        source_session_id,
+        search_query,
+        country,
+        is_merchandise
+
+    from classified
+    where reject_reason is null
+
+)
+
+select * from accepted
