@@ -36,11 +36,13 @@ parsed as (
     select
         staged.*,
 
-        {{ parse_timestamp_utc("staged.event_at_text", var("source_timezone")) }}
-            as event_at,
+        {{ parse_timestamp_utc(
+            "staged.event_at_text", var("source_timezone")
+        ) }} as event_at,
         event_type_synonyms.event_type,
         {{ dbt.safe_cast("staged.unit_price_text", "double") }} as unit_price,
-        {{ dbt.safe_cast("staged.quantity_text", "double") }} as quantity_number,
+        {{ dbt.safe_cast("staged.quantity_text", "double") }}
+            as quantity_number,
         row_number() over (
             partition by staged.raw_values
             order by staged.source_file, staged.source_row_number
@@ -48,7 +50,9 @@ parsed as (
 
     from staged
     left join event_type_synonyms
-        on lower(trim(staged.event_type_text)) = event_type_synonyms.source_value
+        on
+            lower(trim(staged.event_type_text))
+            = event_type_synonyms.source_value
 
 ),
 
@@ -61,7 +65,8 @@ classified as (
                 then 'missing_customer_id'
             when event_at is null
                 then 'unparseable_timestamp'
-            when event_at > {{ current_timestamp_utc() }}
+            when
+                event_at > {{ current_timestamp_utc() }}
                 + interval '{{ var("future_tolerance_hours") }} hours'
                 then 'future_timestamp'
             when event_type is null

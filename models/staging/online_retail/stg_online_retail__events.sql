@@ -66,8 +66,9 @@ renamed as (
 
     from source
     left join non_merchandise
-        on upper(trim(source.{{ pick_column(columns, "StockCode") }}))
-        = non_merchandise.stock_code
+        on
+            upper(trim(source.{{ pick_column(columns, "StockCode") }}))
+            = non_merchandise.stock_code
 
 )
 

@@ -1,0 +1,45 @@
+# Two commands for a fresh machine with Python 3.11:
+#   make build   install the pinned dependencies and build the warehouse
+#   make test    run every test: sqlfluff lint, dbt build with its tests, pytest
+# Both are safe to run again.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DBT_FLAGS := --profiles-dir profiles
+# The test build writes to its own file so it never clobbers the analyst's.
+TEST_DB := warehouse/test/customer_analytics_test.duckdb
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: build test lint dbt-test pytest bench report docs clean
+
+build: $(INSTALLED)
+	$(BIN)/dbt seed $(DBT_FLAGS) --full-refresh --quiet
+	$(BIN)/dbt build $(DBT_FLAGS)
+	@$(BIN)/python scripts/print_build_summary.py
+
+test: $(INSTALLED) lint dbt-test pytest
+
+lint: $(INSTALLED)
+	$(BIN)/sqlfluff lint
+	$(BIN)/sqlfluff lint models/staging/rees46 --config .sqlfluff-shapes/rees46.cfg
+	$(BIN)/sqlfluff lint models/staging/canonical \
+		--config .sqlfluff-shapes/canonical.cfg
+
+dbt-test: $(INSTALLED)
+	mkdir -p $(dir $(TEST_DB))
+	CUSTOMER_ANALYTICS_DB=$(TEST_DB) $(BIN)/dbt build $(DBT_FLAGS) \
+		--full-refresh --target-path target/test
+
+pytest: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+$(INSTALLED): requirements.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(INSTALLED)
+
+clean:
+	rm -rf target logs warehouse
