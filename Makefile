@@ -16,7 +16,6 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 .PHONY: build test lint dbt-test pytest bench report docs clean
 
 build: $(INSTALLED)
-	$(BIN)/dbt seed $(DBT_FLAGS) --full-refresh --quiet
 	$(BIN)/dbt build $(DBT_FLAGS)
 	@$(BIN)/python scripts/print_build_summary.py
 

@@ -5,27 +5,37 @@ from pathlib import Path
 
 import duckdb
 
-db_path = Path(
-    os.environ.get("CUSTOMER_ANALYTICS_DB", "warehouse/customer_analytics.duckdb")
-).resolve()
+EXAMPLES = [
+    "select outcome, sum(row_count) as row_count "
+    "from marts.data_quality_daily group by outcome order by row_count desc",
+    "select * from marts.fct_orders order by net_revenue desc limit 5",
+    "select rfm_segment, count(*) as customers, sum(monetary) as revenue "
+    "from marts.customer_rfm group by 1 order by revenue desc",
+    "select antecedent_key, consequent_product_id, confidence, lift "
+    "from marts.association_rules order by lift desc limit 5",
+]
 
-with duckdb.connect(str(db_path), read_only=True) as con:
-    tables = con.sql(
-        "select table_name from information_schema.tables "
-        "where table_schema = 'marts' order by table_name"
-    ).fetchall()
 
-print(f"\nWarehouse: {db_path}")
-print("Tables in schema marts: " + ", ".join(name for (name,) in tables))
-print(
-    f"""
-Try:
-  .venv/bin/python -c "import duckdb; print(duckdb.connect('{db_path}', read_only=True).sql('select outcome, sum(row_count) as row_count from marts.data_quality_daily group by outcome order by row_count desc'))"
+def main() -> None:
+    db_path = Path(
+        os.environ.get("CUSTOMER_ANALYTICS_DB", "warehouse/customer_analytics.duckdb")
+    ).resolve()
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        tables = [
+            name
+            for (name,) in con.sql(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'marts' order by table_name"
+            ).fetchall()
+        ]
+    print(f"\nWarehouse: {db_path}")
+    print(f"Tables in schema marts ({len(tables)}): {', '.join(tables)}")
+    print("\nQueries to try (read-only):")
+    for sql in EXAMPLES:
+        table = sql.split(" from marts.")[1].split()[0]
+        if table in tables:
+            print(f'  .venv/bin/python scripts/query.py "{sql}"')
 
-or with the DuckDB command line (pip install duckdb-cli is not needed; any
-DuckDB client works), read-only:
-  duckdb -readonly {db_path}
-  select event_type, count(*) from marts.fct_events group by 1;
-  select reject_reason, count(*) from marts.rejected_events group by 1;
-"""
-)
+
+if __name__ == "__main__":
+    main()
