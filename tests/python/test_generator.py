@@ -1,0 +1,359 @@
+"""Tests of scripts/generate_events.py and a tiny run of scripts/bench.py.
+
+The reject reasons are checked with an independent pandas reading of the
+rules in int_events_classified (same precedence), so the generator is
+tested without building the project.
+"""
+
+import hashlib
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+SCRIPTS = PROJECT_DIR / "scripts"
+
+EVENTS = 20_000
+DIRTY_SHARE = 0.02  # 400 dirty rows, 50 per reason
+REASONS = (
+    "missing_customer_id",
+    "unparseable_timestamp",
+    "future_timestamp",
+    "unknown_event_type",
+    "invalid_price",
+    "zero_quantity",
+    "invalid_quantity",
+    "duplicate_event",
+)
+
+
+def _load_generator():
+    spec = importlib.util.spec_from_file_location(
+        "generate_events", SCRIPTS / "generate_events.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+generator = _load_generator()
+
+
+def _content_hash(path):
+    frame = pd.read_parquet(path)
+    hashed = pd.util.hash_pandas_object(frame, index=True).to_numpy()
+    return hashlib.sha256(
+        hashed.tobytes() + ",".join(frame.columns).encode()
+    ).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("generated") / "events.parquet"
+    summary = generator.generate(
+        EVENTS, out, seed=7, dirty_share=DIRTY_SHARE, append_day=True
+    )
+    return summary, pd.read_parquet(out), pd.read_parquet(summary["append_day"]["path"])
+
+
+def classify(frame):
+    """The reject reason of each row, following int_events_classified."""
+    synonyms = pd.read_csv(PROJECT_DIR / "seeds" / "event_type_synonyms.csv")
+    known = set(synonyms["source_value"].str.strip().str.lower())
+
+    def blank(column):
+        return frame[column].isna() | frame[column].str.strip().eq("")
+
+    at = pd.to_datetime(frame["event_at"], utc=True, errors="coerce", format="ISO8601")
+    now = pd.Timestamp.now(tz="UTC")
+    event_type = frame["event_type"].str.strip().str.lower()
+    price = pd.to_numeric(frame["price"], errors="coerce")
+    quantity = pd.to_numeric(frame["quantity"], errors="coerce")
+    is_return = event_type.eq("return")
+    rules = [
+        ("missing_customer_id", blank("customer_id")),
+        ("unparseable_timestamp", at.isna()),
+        ("future_timestamp", at > now + pd.Timedelta(hours=24)),
+        ("unknown_event_type", ~event_type.isin(known)),
+        ("invalid_price", ~blank("price") & price.isna()),
+        ("invalid_price", price < 0),
+        ("invalid_price", blank("price") & event_type.isin(["purchase", "return"])),
+        ("zero_quantity", quantity.eq(0)),
+        ("invalid_quantity", ~blank("quantity") & quantity.isna()),
+        ("invalid_quantity", quantity.notna() & quantity.ne(quantity.round())),
+        ("invalid_quantity", (quantity < 0) & ~is_return),
+        ("duplicate_event", frame.duplicated(keep="first")),
+    ]
+    reason = pd.Series(None, index=frame.index, dtype=object)
+    for name, applies in rules:
+        reason = reason.where(reason.notna() | ~applies.fillna(False), name)
+    return reason
+
+
+@pytest.fixture(scope="module")
+def clean(generated):
+    _, events, _ = generated
+    rows = events[classify(events).isna()].copy()
+    rows["at"] = pd.to_datetime(rows["event_at"], utc=True, format="ISO8601")
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# Determinism and size.
+# ---------------------------------------------------------------------------
+
+
+def test_same_arguments_give_identical_rows(generated, tmp_path):
+    summary, _, _ = generated
+    again = tmp_path / "again.parquet"
+    generator.generate(EVENTS, again, seed=7, dirty_share=DIRTY_SHARE, append_day=True)
+    assert _content_hash(again) == _content_hash(summary["path"])
+    assert _content_hash(generator.append_day_path(again)) == _content_hash(
+        summary["append_day"]["path"]
+    )
+
+
+def test_another_seed_gives_other_rows(generated, tmp_path):
+    summary, _, _ = generated
+    other = tmp_path / "other.parquet"
+    generator.generate(EVENTS, other, seed=8, dirty_share=DIRTY_SHARE)
+    assert _content_hash(other) != _content_hash(summary["path"])
+
+
+def test_main_file_does_not_depend_on_append_day(generated, tmp_path):
+    summary, _, _ = generated
+    alone = tmp_path / "alone.parquet"
+    generator.generate(EVENTS, alone, seed=7, dirty_share=DIRTY_SHARE)
+    assert _content_hash(alone) == _content_hash(summary["path"])
+
+
+def test_exact_row_count_and_layout(generated):
+    summary, events, _ = generated
+    assert len(events) == EVENTS == summary["rows"]
+    assert list(events.columns) == list(generator.COLUMNS)
+
+
+def test_command_line_writes_a_file_and_names_bad_values(tmp_path):
+    out = tmp_path / "cli.parquet"
+    script = str(SCRIPTS / "generate_events.py")
+    done = subprocess.run(
+        [sys.executable, script, "--events", "1e3", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert len(pd.read_parquet(out)) == 1000
+    bad = subprocess.run(
+        [
+            sys.executable,
+            script,
+            "--events",
+            "1000",
+            "--out",
+            str(out),
+            "--dirty-share",
+            "1.5",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2
+    assert "--dirty-share must be in [0, 1), got 1.5" in bad.stderr
+
+
+# ---------------------------------------------------------------------------
+# Dirty rows.
+# ---------------------------------------------------------------------------
+
+
+def test_each_reject_reason_is_planted_at_its_share(generated):
+    _, events, _ = generated
+    counts = classify(events).value_counts()
+    per_reason = round(EVENTS * DIRTY_SHARE) // len(REASONS)
+    assert {reason: counts.get(reason, 0) for reason in REASONS} == dict.fromkeys(
+        REASONS, per_reason
+    )
+
+
+def test_reasons_follow_the_project_seed():
+    seed = pd.read_csv(PROJECT_DIR / "seeds" / "reject_reasons.csv")
+    ordered = tuple(seed.sort_values("precedence")["reject_reason"])
+    assert generator.REJECT_REASONS == ordered == REASONS
+
+
+def test_no_dirty_rows_when_share_is_zero(tmp_path):
+    out = tmp_path / "clean.parquet"
+    generator.generate(5_000, out, seed=3, dirty_share=0.0)
+    assert classify(pd.read_parquet(out)).isna().all()
+
+
+# ---------------------------------------------------------------------------
+# Realism.
+# ---------------------------------------------------------------------------
+
+
+def test_funnel_steps_follow_each_other(clean):
+    browsing = clean[clean["event_type"] != "return"]
+    first = browsing.pivot_table(
+        index=["session_id", "product_id"],
+        columns="event_type",
+        values="at",
+        aggfunc="min",
+    )
+    carts = first[first["cart"].notna()]
+    assert (carts["view"] <= carts["cart"]).all()
+    bought = first[first["purchase"].notna()]
+    assert (bought["cart"] <= bought["purchase"]).all()
+    removed = first[first["remove_from_cart"].notna()]
+    assert (removed["cart"] <= removed["remove_from_cart"]).all()
+    assert bought["remove_from_cart"].isna().all()
+
+    counts = clean["event_type"].value_counts()
+    assert 0.25 < counts["cart"] / counts["view"] < 0.40
+    assert 0.25 < counts["purchase"] / counts["cart"] < 0.45
+    assert counts["search"] > 0 and counts["remove_from_cart"] > 0
+
+
+def test_session_gaps_are_clear_of_a_30_minute_timeout(clean):
+    ordered = clean.sort_values(["customer_id", "at"], kind="stable")
+    gap = ordered.groupby("customer_id")["at"].diff()
+    # The lines of one return count as one visit.
+    visit = ordered["session_id"].fillna("return of " + ordered["order_id"])
+    same_session = visit.eq(visit.shift()) & gap.notna()
+    assert gap[same_session].max() <= pd.Timedelta(minutes=20)
+    between = gap[~same_session & gap.notna()]
+    assert between.min() >= pd.Timedelta(hours=1)
+
+
+def test_orders_and_returns(clean):
+    purchases = clean[clean["event_type"] == "purchase"]
+    assert purchases.groupby("session_id")["order_id"].nunique().eq(1).all()
+    assert purchases.groupby("order_id")["session_id"].nunique().eq(1).all()
+    assert not purchases.duplicated(["order_id", "product_id"]).any()
+
+    returns = clean[clean["event_type"] == "return"]
+    assert len(returns) > 0
+    matched = returns.merge(
+        purchases, on=["order_id", "product_id"], suffixes=("", "_bought")
+    )
+    assert len(matched) == len(returns)
+    assert (matched["customer_id"] == matched["customer_id_bought"]).all()
+    assert (matched["quantity"] == matched["quantity_bought"]).all()
+    assert (matched["at"] > matched["at_bought"]).all()
+
+
+def test_planted_pairs_are_bought_together(generated, clean):
+    summary, _, _ = generated
+    purchases = clean[clean["event_type"] == "purchase"]
+    orders_of = purchases.groupby("product_id")["order_id"].agg(set)
+    n_orders = purchases["order_id"].nunique()
+    for a, b in summary["pairs"]:
+        both = len(orders_of[a] & orders_of[b])
+        assert both / n_orders >= 0.02
+        assert both / len(orders_of[a]) >= 0.6
+        assert both / len(orders_of[b]) >= 0.6
+
+
+def test_popularity_is_skewed_and_products_are_described(clean):
+    views = clean[clean["event_type"] == "view"]
+    per_product = views["product_id"].value_counts()
+    top_tenth = per_product.iloc[: max(1, len(per_product) // 10)].sum()
+    assert top_tenth / len(views) > 0.4
+    described = views.groupby("product_id")[
+        ["product_name", "category", "brand", "price"]
+    ]
+    assert described.nunique().eq(1).all().all()
+
+
+def test_repeat_buyers_and_lapsing_customers(generated, clean):
+    summary, _, _ = generated
+    orders = clean[clean["event_type"] == "purchase"].groupby("customer_id")["order_id"]
+    assert (orders.nunique() >= 3).sum() > 10
+    window_end = pd.Timestamp(summary["window_end"])
+    sessions = clean.groupby("customer_id").agg(
+        last=("at", "max"), sessions=("session_id", "nunique")
+    )
+    lapsed = sessions[
+        (sessions["sessions"] >= 2)
+        & (sessions["last"] < window_end - pd.Timedelta(days=90))
+    ]
+    assert len(lapsed) > 10
+
+
+# ---------------------------------------------------------------------------
+# The append day.
+# ---------------------------------------------------------------------------
+
+
+def test_append_day_is_strictly_after_the_main_file(generated, clean):
+    summary, events, day = generated
+    day_rows = day[classify(day).isna()]
+    day_at = pd.to_datetime(day_rows["event_at"], utc=True, format="ISO8601")
+    assert day_at.min() > clean["at"].max()
+    day_start = pd.Timestamp(summary["append_day"]["day"], tz="UTC")
+    assert day_start == clean["at"].max().normalize() + pd.Timedelta(days=1)
+    assert day_at.max() < day_start + pd.Timedelta(days=1)
+    assert len(day) == round(EVENTS / 180)
+    assert not set(day["session_id"].dropna()) & set(events["session_id"].dropna())
+    assert not set(day["order_id"].dropna()) & set(events["order_id"].dropna())
+    assert day["customer_id"].isin(set(events["customer_id"])).mean() > 0.5
+
+
+# ---------------------------------------------------------------------------
+# A tiny benchmark run.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_tiny_benchmark_run(tmp_path):
+    """The bench completes at 2,000 events. dbt may fail while models are being
+    changed; that must be reported (exit 1 and the log's tail), and the
+    generator, floor and pandas parts must still be measured."""
+    report, raw = tmp_path / "bench.md", tmp_path / "bench.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPTS / "bench.py"),
+            "--sizes",
+            "2000",
+            "--work-dir",
+            str(tmp_path / "work"),
+            "--out",
+            str(report),
+            "--json",
+            str(raw),
+            "--mlxtend-timeout",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    results = json.loads(raw.read_text())["results"]
+    (result,) = results
+    full = result["full"]
+    if full["status"] != "ok":
+        assert done.returncode == 1
+        assert "dbt build (full) failed" in done.stderr
+    else:
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert full["peak_rss_mb"] > 0 and full["models"]
+        assert result["incremental"]["status"] == "ok"
+
+    assert result["generate"]["returncode"] == 0
+    assert result["floor"]["status"] == "ok" and result["floor"]["rows"] == 2000
+    assert result["pandas_sessions"]["status"] == "ok"
+    assert result["pandas_sessions"]["sessions"] > 0
+    assert result["pandas_rfm"]["status"] == "ok"
+    assert result["pandas_rfm"]["customers"] > 0
+    assert result["mlxtend"]["status"] in ("ok", "cap hit")
+    text = report.read_text()
+    assert "cores" in text and "GiB memory" in text and "duckdb 1.5.6" in text
+    assert "| 2,000 | sessions |" in text
+    assert text.strip() in done.stdout
