@@ -9,11 +9,36 @@
     and may cross midnight.
 
     Guest events (no customer id) are sessionized per order: the lines of
-    one guest invoice form one session.
+    one guest invoice form one session. The sessionization_key names the
+    group that is sessionized: "customer|<id>" or "guest|<order id>".
 
     session_id is the md5 of the sessionization key and the event_id of the
     session's first event, so it is the same on every rebuild.
+
+    Incremental runs: fct_events is rebuilt from the whole input on every
+    run, so new data means events whose event_id is not sessionized yet.
+    A run re-sessionizes, from their first event, every key that
+    - has such a new event, whatever its timestamp (late events included), or
+    - has an event within session_lookback_hours of the newest event
+      already sessionized (this refreshes recent rows whose values changed
+      under the same event_id, e.g. after a seed edit; older changes need
+      --full-refresh), or
+    - lost an event from fct_events (the pre-hook deletes such keys' rows,
+      so their remaining events count as new).
+    Each touched key's rows are replaced whole (delete+insert on the key),
+    so the table equals a full refresh. The pre-hook also stops the run when
+    session_timeout_minutes differs from the one the table was built with.
 -#}
+{{ config(
+    materialized="incremental",
+    incremental_strategy=sessions_incremental_strategy(),
+    unique_key="sessionization_key",
+    on_schema_change="fail",
+    pre_hook="{{ sessions_prepare_incremental_run(
+        this, ref('fct_events'), var('session_timeout_minutes')
+    ) }}"
+) }}
+
 with
 
 events as (
@@ -35,9 +60,61 @@ keyed as (
 
 ),
 
+{% if is_incremental() %}
+
+already_sessionized as (
+
+    select
+        event_id,
+        event_at
+
+    from {{ this }}
+
+),
+
+watermark as (
+
+    -- the newest event already sessionized
+    select max(event_at) as newest_event_at
+    from already_sessionized
+
+),
+
+touched_keys as (
+
+    select distinct keyed.sessionization_key
+
+    from keyed
+    left join already_sessionized
+        on keyed.event_id = already_sessionized.event_id
+    cross join watermark
+    where
+        already_sessionized.event_id is null
+        or keyed.event_at >= {{ dbt.dateadd(
+            "hour",
+            -1 * var("session_lookback_hours"),
+            "watermark.newest_event_at"
+        ) }}
+
+),
+
+{% endif %}
+
+to_sessionize as (
+
+    select keyed.*
+
+    from keyed
+    {%- if is_incremental() %}
+    inner join touched_keys
+        on keyed.sessionization_key = touched_keys.sessionization_key
+    {%- endif %}
+
+),
+
 lagged as (
 
-    -- the previous event of the same customer, in the session order
+    -- the previous event of the same key, in the session order
     select
         *,
         lag(event_at) over (
@@ -45,7 +122,7 @@ lagged as (
             order by event_at, event_id
         ) as previous_event_at
 
-    from keyed
+    from to_sessionize
 
 ),
 
@@ -103,7 +180,7 @@ final as (
         event_id,
         {{ hash_key(["sessionization_key", "session_first_event_id"]) }}
             as session_id,
-        session_number,
+        cast(session_number as bigint) as session_number,
         sessionization_key,
         customer_id,
         event_type,
@@ -118,7 +195,11 @@ final as (
         source_session_id,
         search_query,
         country,
-        is_merchandise
+        is_merchandise,
+
+        cast(
+            {{ var("session_timeout_minutes") }} as integer
+        ) as session_timeout_minutes
 
     from with_session_id
 

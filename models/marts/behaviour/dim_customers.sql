@@ -1,0 +1,252 @@
+{#-
+    What each customer did and what they are interested in: one row per
+    customer id (guests are left out).
+
+    - Event counts are clean events by type; sessions and orders come from
+      fct_sessions and fct_orders. order_count counts counted orders only
+      (is_counted_order); net_revenue adds every fct_orders row of the
+      customer, cancellations included.
+    - average_order_value = net_revenue / order_count; null without orders.
+    - average_days_between_orders: days from the first to the last counted
+      order divided by order_count - 1; null with fewer than two orders.
+    - conversion_rate: converted sessions (with a purchase) / sessions.
+    - cart_abandonment_rate: sessions with a cart event but no purchase /
+      sessions with a cart event; null when the customer never carted.
+    - Interests: top_category and top_brand are the ones with the most
+      events of any type; ties go to the alphabetically first.
+      top_category_share (top_brand_share) is that category's (brand's)
+      share of the customer's events that have a category (brand). All are
+      null when no event has a category (brand), as on Online Retail input.
+    - country: from the most recent event that has one.
+-#}
+with
+
+sessionized as (
+
+    select * from {{ ref("int_events_sessionized") }}
+
+),
+
+sessions as (
+
+    select * from {{ ref("fct_sessions") }}
+
+),
+
+orders as (
+
+    select * from {{ ref("fct_orders") }}
+
+),
+
+customer_events as (
+
+    select * from sessionized
+    where customer_id is not null
+
+),
+
+event_summary as (
+
+    select
+        customer_id,
+
+        min(event_at) as first_seen_at,
+        max(event_at) as last_seen_at,
+        count(*) as event_count,
+        count(case when event_type = 'view' then 1 end) as view_count,
+        count(case when event_type = 'cart' then 1 end) as cart_count,
+        count(case when event_type = 'remove_from_cart' then 1 end)
+            as remove_from_cart_count,
+        count(case when event_type = 'purchase' then 1 end) as purchase_count,
+        count(case when event_type = 'return' then 1 end) as return_count,
+        count(case when event_type = 'search' then 1 end) as search_count,
+        count(distinct category) as distinct_categories,
+        count(distinct product_id) as distinct_products
+
+    from customer_events
+    group by 1
+
+),
+
+latest_countries as (
+
+    select
+        customer_id,
+        country,
+        row_number() over (
+            partition by customer_id
+            order by event_at desc, event_id desc
+        ) as recency_rank
+
+    from customer_events
+    where country is not null
+
+),
+
+session_summary as (
+
+    select
+        customer_id,
+
+        count(*) as session_count,
+        count(case when is_converted then 1 end) as converted_session_count,
+        count(case when cart_count > 0 then 1 end) as carted_session_count,
+        count(case when is_cart_abandoned then 1 end)
+            as abandoned_cart_session_count
+
+    from sessions
+    where customer_id is not null
+    group by 1
+
+),
+
+order_summary as (
+
+    select
+        customer_id,
+
+        count(case when is_counted_order then 1 end) as order_count,
+        count(case when is_cancelled then 1 end) as cancellation_count,
+        min(case when is_counted_order then ordered_at end) as first_order_at,
+        max(case when is_counted_order then ordered_at end) as last_order_at,
+        sum(gross_revenue) as gross_revenue,
+        sum(returned_revenue) as returned_revenue,
+        sum(net_revenue) as net_revenue
+
+    from orders
+    where customer_id is not null
+    group by 1
+
+),
+
+category_events as (
+
+    select
+        customer_id,
+        category,
+        count(*) as event_count
+
+    from customer_events
+    where category is not null
+    group by 1, 2
+
+),
+
+ranked_categories as (
+
+    -- most events first, then alphabetical
+    select
+        customer_id,
+        category,
+        event_count,
+        cast(event_count as double)
+        / sum(event_count) over (partition by customer_id) as event_share,
+        row_number() over (
+            partition by customer_id
+            order by event_count desc, category asc
+        ) as interest_rank
+
+    from category_events
+
+),
+
+brand_events as (
+
+    select
+        customer_id,
+        brand,
+        count(*) as event_count
+
+    from customer_events
+    where brand is not null
+    group by 1, 2
+
+),
+
+ranked_brands as (
+
+    -- most events first, then alphabetical
+    select
+        customer_id,
+        brand,
+        event_count,
+        cast(event_count as double)
+        / sum(event_count) over (partition by customer_id) as event_share,
+        row_number() over (
+            partition by customer_id
+            order by event_count desc, brand asc
+        ) as interest_rank
+
+    from brand_events
+
+),
+
+final as (
+
+    select
+        event_summary.customer_id,
+        latest_countries.country,
+
+        event_summary.first_seen_at,
+        event_summary.last_seen_at,
+        order_summary.first_order_at,
+        order_summary.last_order_at,
+        session_summary.session_count,
+        session_summary.converted_session_count,
+        cast(session_summary.converted_session_count as double)
+        / session_summary.session_count as conversion_rate,
+        event_summary.event_count,
+        event_summary.view_count,
+        event_summary.cart_count,
+        event_summary.remove_from_cart_count,
+        event_summary.purchase_count,
+        event_summary.return_count,
+        event_summary.search_count,
+        coalesce(order_summary.order_count, 0) as order_count,
+        coalesce(order_summary.cancellation_count, 0) as cancellation_count,
+        cast(coalesce(order_summary.gross_revenue, 0) as double)
+            as gross_revenue,
+        cast(coalesce(order_summary.returned_revenue, 0) as double)
+            as returned_revenue,
+        cast(coalesce(order_summary.net_revenue, 0) as double)
+            as net_revenue,
+        cast(order_summary.net_revenue as double)
+        / nullif(order_summary.order_count, 0) as average_order_value,
+        {{ behaviour_seconds_between(
+            "order_summary.first_order_at", "order_summary.last_order_at"
+        ) }}
+        / 86400
+        / nullif(order_summary.order_count - 1, 0)
+            as average_days_between_orders,
+        event_summary.distinct_categories,
+        event_summary.distinct_products,
+        cast(session_summary.abandoned_cart_session_count as double)
+        / nullif(session_summary.carted_session_count, 0)
+            as cart_abandonment_rate,
+        ranked_categories.category as top_category,
+        ranked_categories.event_share as top_category_share,
+        ranked_brands.brand as top_brand,
+        ranked_brands.event_share as top_brand_share
+
+    from event_summary
+    inner join session_summary
+        on event_summary.customer_id = session_summary.customer_id
+    left join order_summary
+        on event_summary.customer_id = order_summary.customer_id
+    left join latest_countries
+        on
+            event_summary.customer_id = latest_countries.customer_id
+            and latest_countries.recency_rank = 1
+    left join ranked_categories
+        on
+            event_summary.customer_id = ranked_categories.customer_id
+            and ranked_categories.interest_rank = 1
+    left join ranked_brands
+        on
+            event_summary.customer_id = ranked_brands.customer_id
+            and ranked_brands.interest_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,337 @@
+{#-
+    Sessions for BI: one row per session (the session rule is stated in
+    int_events_sessionized). Guest sessions (one per guest order) are
+    included with a null customer_id.
+
+    - Order within a session: event_at, then event_id.
+    - entry_product_id / exit_product_id: the product of the session's first
+      and last event that has a product.
+    - source_session_id: the input's session id on the session's first event
+      that carries one.
+    - Revenue follows the revenue rule (merchandise only); returned_revenue
+      is what the session's return events refund.
+    - funnel_step_reached: 0 none, 1 viewed, 2 viewed then carted, 3 viewed,
+      carted then purchased. A step counts when it happens at the same time
+      as or after the earliest qualifying previous step.
+    - is_cart_abandoned: the session has a cart event and no purchase.
+
+    Incremental runs rebuild whole sessionization keys, like
+    int_events_sessionized. A key is rebuilt when one of its sessions is new
+    or differs from the built row in session_number, event_count, start or
+    end, or when it has a session ending within session_lookback_hours of
+    the newest built session. Sessions whose id vanished (merged, emptied)
+    are deleted by the pre-hook. XXX: two changes go unseen, as in
+    int_events_sessionized: a run that removes one event and adds another
+    inside one old session, keeping its count, start and end; and value
+    corrections older than the lookback. --full-refresh repairs both.
+-#}
+{{ config(
+    materialized="incremental",
+    incremental_strategy=sessions_incremental_strategy(),
+    unique_key="sessionization_key",
+    on_schema_change="fail",
+    pre_hook="{{ sessions_forget_vanished_sessions(
+        this, ref('int_events_sessionized')
+    ) }}"
+) }}
+
+with
+
+sessionized as (
+
+    select * from {{ ref("int_events_sessionized") }}
+
+),
+
+order_lines as (
+
+    select
+        event_id,
+        line_revenue
+
+    from {{ ref("int_order_lines") }}
+
+),
+
+{% if is_incremental() %}
+
+current_sessions as (
+
+    -- each session as it is sessionized now
+    select
+        sessionization_key,
+        session_id,
+        session_number,
+        count(*) as event_count,
+        min(event_at) as session_started_at,
+        max(event_at) as session_ended_at
+
+    from sessionized
+    group by 1, 2, 3
+
+),
+
+built_sessions as (
+
+    select
+        session_id,
+        session_number,
+        event_count,
+        session_started_at,
+        session_ended_at
+
+    from {{ this }}
+
+),
+
+watermark as (
+
+    select max(session_ended_at) as newest_event_at
+    from built_sessions
+
+),
+
+changed_keys as (
+
+    select current_sessions.sessionization_key
+
+    from current_sessions
+    left join built_sessions
+        on current_sessions.session_id = built_sessions.session_id
+    where
+        built_sessions.session_id is null
+        or current_sessions.session_number != built_sessions.session_number
+        or current_sessions.event_count != built_sessions.event_count
+        or current_sessions.session_started_at
+        != built_sessions.session_started_at
+        or current_sessions.session_ended_at
+        != built_sessions.session_ended_at
+
+),
+
+recent_keys as (
+
+    select current_sessions.sessionization_key
+
+    from current_sessions
+    cross join watermark
+    where
+        current_sessions.session_ended_at >= {{ dbt.dateadd(
+            "hour",
+            -1 * var("session_lookback_hours"),
+            "watermark.newest_event_at"
+        ) }}
+
+),
+
+touched_keys as (
+
+    select sessionization_key from changed_keys
+    union
+    select sessionization_key from recent_keys
+
+),
+
+{% endif %}
+
+events as (
+
+    select sessionized.*
+
+    from sessionized
+    {%- if is_incremental() %}
+    inner join touched_keys
+        on sessionized.sessionization_key = touched_keys.sessionization_key
+    {%- endif %}
+
+),
+
+events_with_revenue as (
+
+    select
+        events.*,
+        coalesce(order_lines.line_revenue, 0) as line_revenue
+
+    from events
+    left join order_lines
+        on events.event_id = order_lines.event_id
+
+),
+
+product_positions as (
+
+    -- events with a product, numbered from both ends of the session
+    select
+        session_id,
+        product_id,
+        row_number() over (
+            partition by session_id
+            order by event_at, event_id
+        ) as position_from_start,
+        row_number() over (
+            partition by session_id
+            order by event_at desc, event_id desc
+        ) as position_from_end
+
+    from events
+    where product_id is not null
+
+),
+
+entry_and_exit as (
+
+    select
+        session_id,
+        max(case when position_from_start = 1 then product_id end)
+            as entry_product_id,
+        max(case when position_from_end = 1 then product_id end)
+            as exit_product_id
+
+    from product_positions
+    group by 1
+
+),
+
+source_sessions as (
+
+    select
+        session_id,
+        source_session_id,
+        row_number() over (
+            partition by session_id
+            order by event_at, event_id
+        ) as position_from_start
+
+    from events
+    where source_session_id is not null
+
+),
+
+first_views as (
+
+    select
+        session_id,
+        min(event_at) as first_view_at
+
+    from events
+    where event_type = 'view'
+    group by 1
+
+),
+
+first_carts_after_view as (
+
+    select
+        events.session_id,
+        min(events.event_at) as first_cart_at
+
+    from events
+    inner join first_views
+        on events.session_id = first_views.session_id
+    where
+        events.event_type = 'cart'
+        and events.event_at >= first_views.first_view_at
+    group by 1
+
+),
+
+purchases_after_cart as (
+
+    select distinct events.session_id
+
+    from events
+    inner join first_carts_after_view
+        on events.session_id = first_carts_after_view.session_id
+    where
+        events.event_type = 'purchase'
+        and events.event_at >= first_carts_after_view.first_cart_at
+
+),
+
+aggregated as (
+
+    select
+        session_id,
+        sessionization_key,
+        min(customer_id) as customer_id,
+        min(session_number) as session_number,
+
+        min(event_at) as session_started_at,
+        max(event_at) as session_ended_at,
+        count(*) as event_count,
+        count(case when event_type = 'view' then 1 end) as view_count,
+        count(case when event_type = 'cart' then 1 end) as cart_count,
+        count(case when event_type = 'remove_from_cart' then 1 end)
+            as remove_from_cart_count,
+        count(case when event_type = 'purchase' then 1 end) as purchase_count,
+        count(case when event_type = 'return' then 1 end) as return_count,
+        count(case when event_type = 'search' then 1 end) as search_count,
+        count(distinct case when event_type = 'view' then product_id end)
+            as viewed_product_count,
+        sum(case when event_type = 'purchase' then line_revenue else 0 end)
+            as gross_revenue,
+        sum(case when event_type = 'return' then line_revenue else 0 end)
+            as returned_revenue
+
+    from events_with_revenue
+    group by 1, 2
+
+),
+
+final as (
+
+    select
+        aggregated.session_id,
+        aggregated.customer_id,
+        aggregated.sessionization_key,
+        aggregated.session_number,
+        source_sessions.source_session_id,
+
+        aggregated.session_started_at,
+        aggregated.session_ended_at,
+        cast(aggregated.session_started_at as date) as session_date,
+        {{ behaviour_seconds_between(
+            "aggregated.session_started_at", "aggregated.session_ended_at"
+        ) }} as duration_seconds,
+        aggregated.event_count,
+        aggregated.view_count,
+        aggregated.cart_count,
+        aggregated.remove_from_cart_count,
+        aggregated.purchase_count,
+        aggregated.return_count,
+        aggregated.search_count,
+        aggregated.viewed_product_count,
+        cast(aggregated.gross_revenue as double) as gross_revenue,
+        cast(aggregated.returned_revenue as double) as returned_revenue,
+        cast(
+            aggregated.gross_revenue - aggregated.returned_revenue as double
+        ) as net_revenue,
+        aggregated.purchase_count > 0 as is_converted,
+        aggregated.cart_count > 0
+        and aggregated.purchase_count = 0 as is_cart_abandoned,
+        case
+            when purchases_after_cart.session_id is not null then 3
+            when first_carts_after_view.session_id is not null then 2
+            when first_views.session_id is not null then 1
+            else 0
+        end as funnel_step_reached,
+        entry_and_exit.entry_product_id,
+        entry_and_exit.exit_product_id
+
+    from aggregated
+    left join source_sessions
+        on
+            aggregated.session_id = source_sessions.session_id
+            and source_sessions.position_from_start = 1
+    left join entry_and_exit
+        on aggregated.session_id = entry_and_exit.session_id
+    left join first_views
+        on aggregated.session_id = first_views.session_id
+    left join first_carts_after_view
+        on aggregated.session_id = first_carts_after_view.session_id
+    left join purchases_after_cart
+        on aggregated.session_id = purchases_after_cart.session_id
+
+)
+
+select * from final

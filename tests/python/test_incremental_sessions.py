@@ -1,0 +1,203 @@
+"""Incremental sessionization: int_events_sessionized and fct_sessions built
+in two batches equal a --full-refresh build on both batches, column for
+column.
+
+The second batch continues a session across the batch boundary (c1), adds
+a late event that bridges two old sessions of c2 (older than
+session_lookback_hours, so only its new event_id finds it), and a new
+customer (c5). c3 is old and untouched; c4 is untouched but recent (within
+the lookback), so it is refreshed. One module-scoped fixture runs the whole
+sequence; the tests read its snapshots.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from conftest import build_on, run_dbt, write_csv
+
+SELECT = "+fct_sessions"
+ISOLATED = {
+    "DBT_INDIRECT_SELECTION": "cautious",
+    "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test",
+}
+TABLES = {
+    "intermediate.int_events_sessionized": "event_id",
+    "marts.fct_sessions": "session_id",
+}
+HEADER = [
+    "event_at",
+    "event_type",
+    "customer_id",
+    "product_id",
+    "category",
+    "price",
+    "quantity",
+    "session_id",
+]
+BATCH_1 = [
+    ["2024-03-10 10:00:00", "view", "c1", "P1", "kitchen", 5.0, None, "s-c1-a"],
+    ["2024-03-10 10:10:00", "cart", "c1", "P1", "kitchen", 5.0, 1, "s-c1-a"],
+    ["2024-03-01 09:00:00", "view", "c2", "P2", "garden", 7.5, None, "s-c2-a"],
+    ["2024-03-01 09:50:00", "view", "c2", "P3", "garden", 2.0, None, "s-c2-b"],
+    ["2024-03-01 12:00:00", "purchase", "c2", "P3", "garden", 2.0, 2, "s-c2-c"],
+    ["2024-02-01 08:00:00", "view", "c3", "P1", "kitchen", 5.0, None, "s-c3-a"],
+    ["2024-02-01 08:05:00", "purchase", "c3", "P1", "kitchen", 5.0, 1, "s-c3-a"],
+    ["2024-03-09 23:50:00", "view", "c4", "P2", "garden", 7.5, None, "s-c4-a"],
+    ["2024-03-10 00:15:00", "cart", "c4", "P2", "garden", 7.5, 1, "s-c4-a"],
+]
+BATCH_2 = [
+    # 15 minutes after c1's cart in batch 1: the same session
+    ["2024-03-10 10:25:00", "purchase", "c1", "P1", "kitchen", 5.0, 1, "s-c1-b"],
+    ["2024-03-10 11:30:00", "view", "c1", "P4", "toys", 9.0, None, "s-c1-c"],
+    # late: 25 minutes after 09:00 and before 09:50, bridging them
+    ["2024-03-01 09:25:00", "cart", "c2", "P2", "garden", 7.5, 1, "s-c2-a"],
+    ["2024-03-11 08:00:00", "view", "c5", "P4", "toys", 9.0, None, "s-c5-a"],
+]
+PROBE = "probe"
+
+
+def snapshot(db_path) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return {
+            table: con.sql(f"select * from {table} order by {key}").df()
+            for table, key in TABLES.items()
+        }
+
+
+def set_probe(db_path, customers: list[str]) -> None:
+    """Mark the stored rows of ``customers`` with a value no build writes;
+    a run that rewrites a customer's rows removes the mark."""
+    listed = ", ".join(f"'{customer}'" for customer in customers)
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(
+            f"update intermediate.int_events_sessionized set country = '{PROBE}' "
+            f"where customer_id in ({listed})"
+        )
+        con.execute(
+            f"update marts.fct_sessions set exit_product_id = '{PROBE}' "
+            f"where customer_id in ({listed})"
+        )
+
+
+def restore_from(db_path, original: dict[str, pd.DataFrame], customer: str) -> None:
+    """Undo set_probe for one customer with the values of ``original``."""
+    sessions = original["marts.fct_sessions"]
+    events = original["intermediate.int_events_sessionized"]
+    with duckdb.connect(str(db_path)) as con:
+        for _, row in events[events["customer_id"] == customer].iterrows():
+            con.execute(
+                "update intermediate.int_events_sessionized set country = ? where event_id = ?",
+                [row["country"], row["event_id"]],
+            )
+        for _, row in sessions[sessions["customer_id"] == customer].iterrows():
+            con.execute(
+                "update marts.fct_sessions set exit_product_id = ? where session_id = ?",
+                [row["exit_product_id"], row["session_id"]],
+            )
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("incremental_sessions")
+    inputs = root / "input"
+    inputs.mkdir()
+    write_csv(inputs / "part1.csv", HEADER, BATCH_1)
+    write_csv(inputs / "part2.csv", HEADER, BATCH_2)
+    both = inputs / "part*.csv"
+    workdir = root / "incremental"
+
+    def incremental(path, **kwargs):
+        return build_on(path, "canonical", workdir, select=SELECT, env=ISOLATED, **kwargs)
+
+    out: dict = {}
+    db_path = incremental(inputs / "part1.csv").db_path
+    out["batch_1"] = snapshot(db_path)
+
+    set_probe(db_path, ["c2", "c3", "c4"])
+    incremental(both)
+    out["batch_2_probed"] = snapshot(db_path)
+    restore_from(db_path, out["batch_1"], "c3")
+    out["batch_2"] = snapshot(db_path)
+
+    incremental(both)
+    out["rerun"] = snapshot(db_path)
+
+    full = run_dbt(
+        ["build", "--full-refresh", "--select", SELECT],
+        workdir=root / "full_refresh",
+        dbt_vars={"events_path": str(both), "events_format": "canonical"},
+        env=ISOLATED,
+    )
+    out["full_refresh"] = snapshot(full.db_path)
+
+    # the second file is withdrawn: its events vanish from fct_events
+    incremental(inputs / "part1.csv")
+    out["batch_2_withdrawn"] = snapshot(db_path)
+
+    out["timeout_changed"] = incremental(
+        both, extra_vars={"session_timeout_minutes": 45}, check=False
+    )
+    return out
+
+
+def test_session_split_by_the_batch_boundary_is_merged(runs):
+    sessions = runs["batch_2"]["marts.fct_sessions"]
+    c1 = sessions[sessions["customer_id"] == "c1"].sort_values("session_number")
+    assert c1[["session_number", "event_count", "funnel_step_reached"]].values.tolist() == [
+        [1, 3, 3],
+        [2, 1, 1],
+    ]
+    before = runs["batch_1"]["marts.fct_sessions"]
+    # the session keeps its id: its first event did not change
+    assert c1["session_id"].iloc[0] in set(before["session_id"])
+
+
+def test_late_event_merges_two_old_sessions(runs):
+    before = runs["batch_1"]["marts.fct_sessions"]
+    after = runs["batch_2"]["marts.fct_sessions"]
+    c2_before = before[before["customer_id"] == "c2"].sort_values("session_number")
+    c2_after = after[after["customer_id"] == "c2"].sort_values("session_number")
+    assert c2_before["event_count"].tolist() == [1, 1, 1]
+    assert c2_after["event_count"].tolist() == [3, 1]
+    # the merged-away session is gone; the 12:00 session is renumbered 3 -> 2
+    assert c2_after["session_id"].tolist() == [
+        c2_before["session_id"].iloc[0],
+        c2_before["session_id"].iloc[2],
+    ]
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_incremental_equals_full_refresh(runs, table):
+    pd.testing.assert_frame_equal(runs["batch_2"][table], runs["full_refresh"][table])
+
+
+def test_only_touched_customers_are_rewritten(runs):
+    events = runs["batch_2_probed"]["intermediate.int_events_sessionized"]
+    sessions = runs["batch_2_probed"]["marts.fct_sessions"]
+    probed_events = set(events.loc[events["country"] == PROBE, "customer_id"])
+    probed_sessions = set(sessions.loc[sessions["exit_product_id"] == PROBE, "customer_id"])
+    # c3 is old and got nothing new: left alone. c2 (late event) and c4
+    # (within the lookback) were rewritten.
+    assert probed_events == {"c3"}
+    assert probed_sessions == {"c3"}
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_rerun_without_new_data_changes_nothing(runs, table):
+    pd.testing.assert_frame_equal(runs["rerun"][table], runs["batch_2"][table])
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_withdrawn_events_are_forgotten(runs, table):
+    """Back to batch 1 only: c1's and c2's sessions split again, c5 goes."""
+    pd.testing.assert_frame_equal(runs["batch_2_withdrawn"][table], runs["batch_1"][table])
+
+
+def test_changing_the_timeout_asks_for_a_full_refresh(runs):
+    result = runs["timeout_changed"]
+    assert result.returncode != 0
+    assert "session_timeout_minutes = 30 but this run has 45" in result.output
+    assert "--full-refresh" in result.output
