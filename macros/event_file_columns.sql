@@ -18,7 +18,10 @@
     {{ return("cast(null as " ~ dbt.type_string() ~ ")") }}
 {%- endmacro %}
 
-{#- Stop the build when a required column is missing, naming it and the file. -#}
+{#-
+    Stop the build when a required column is missing, naming it and the
+    file.
+-#}
 {% macro require_event_columns(columns, required, path, shape) -%}
     {%- if execute -%}
         {%- set present = [] -%}
@@ -44,13 +47,16 @@
 
 {#- Every original column and value as one JSON object, text. -#}
 {% macro raw_values_json(columns) -%}
-    {{ return(adapter.dispatch("raw_values_json", "customer_analytics")(columns)) }}
+    {{ return(adapter.dispatch(
+        "raw_values_json", "customer_analytics"
+    )(columns)) }}
 {%- endmacro %}
 
 {% macro default__raw_values_json(columns) -%}
     to_json(named_struct(
     {%- for column in columns %}
-        '{{ normalize_column_name(column) }}', {{ adapter.quote(column) }}
+        '{{ normalize_column_name(column) | replace("'", "''") }}',
+        {{ adapter.quote(column) }}
         {%- if not loop.last %},{% endif %}
     {%- endfor %}
     ))
@@ -59,7 +65,8 @@
 {% macro duckdb__raw_values_json(columns) -%}
     cast(json_object(
     {%- for column in columns %}
-        '{{ normalize_column_name(column) }}', {{ adapter.quote(column) }}
+        '{{ normalize_column_name(column) | replace("'", "''") }}',
+        {{ adapter.quote(column) }}
         {%- if not loop.last %},{% endif %}
     {%- endfor %}
     ) as varchar)

@@ -1,52 +1,170 @@
 {#-
+    read_events_file(path)
     Table expression that reads the raw event file(s) at `path` with every
-    column as text, plus `_source_file` and `_source_row_number` (1-based data
-    row within its file, header excluded). CSV, gzipped CSV and Parquet are
-    told apart by extension. Files of one glob are combined by column name.
+    column as text, plus `_source_file` and `_source_row_number`. CSV,
+    gzipped CSV and Parquet are told apart by extension; the files of one
+    glob are combined by column name (a column missing from a file is null).
+
+    `_source_row_number` is the 1-based data record within its file. For a
+    CSV that is the record after the header, counted as the CSV reader sees
+    them: a quoted field that spans several lines is one record, and blank
+    lines are not counted, so it can differ from the text line number. For
+    Parquet it is the file's row number, plus one.
+
+    Usage: select * from {{ read_events_file(var("events_path")) }}
 -#}
 {% macro read_events_file(path) -%}
-    {{ return(adapter.dispatch("read_events_file", "customer_analytics")(path)) }}
+    {{ return(adapter.dispatch(
+        "read_events_file", "customer_analytics"
+    )(path)) }}
+{%- endmacro %}
+
+{% macro default__read_events_file(path) -%}
+    {{ exceptions.raise_compiler_error(
+        "read_events_file has no implementation for the " ~ adapter.type()
+        ~ " adapter yet. Add a " ~ adapter.type() ~ "__read_events_file macro "
+        ~ "(and " ~ adapter.type() ~ "__get_event_file_columns) that returns "
+        ~ "every column as text plus _source_file and _source_row_number."
+    ) }}
 {%- endmacro %}
 
 {% macro duckdb__read_events_file(path) -%}
+    {#- also stops the build, naming the var, when no file matches -#}
     {%- set columns = get_event_file_columns(path) -%}
-    {%- if path.lower().endswith(".parquet") %}
+    {%- set quoted_path = "'" ~ path | replace("'", "''") ~ "'" -%}
+    {%- if is_parquet_path(path) %}
     (
+        -- One select per file, unioned by column name: read as one scan,
+        -- DuckDB would give every file the first file's column types, so a
+        -- float would widen to double (0.1 becoming 0.10000000149011612)
+        -- and a zone-less timestamp would be read in the session TimeZone.
+        {%- for file in parquet_file_schemas(path) %}
+        {%- set own_row_number = "file_row_number"
+            in file.columns | map(attribute="name") | list %}
         select
-            {%- for column in columns %}
-            cast("{{ column }}" as varchar) as "{{ column }}",
+            {%- for column in file.columns %}
+            {{ parquet_value_as_text(column.name, column.type) }}
+                as {{ adapter.quote(column.name) }},
             {%- endfor %}
-            filename as _source_file,
+            _source_file,
+            {%- if own_row_number %}
+            -- the file has a column named file_row_number, which the reader's
+            -- own option would clash with; the scan keeps file order, so
+            -- counting rows as they stream gives the same number
+            row_number() over () as _source_row_number
+            {%- else %}
             file_row_number + 1 as _source_row_number
+            {%- endif %}
         from read_parquet(
-            '{{ path }}', filename = true, file_row_number = true,
-            union_by_name = true
+            '{{ file.file | replace("'", "''") }}',
+            filename = '_source_file',
+            file_row_number = {{ (not own_row_number) | lower }}
         )
+        {%- if not loop.last %}
+        union all by name
+        {%- endif %}
+        {%- endfor %}
     )
     {%- else %}
     (
-        -- DuckDB keeps the file order of a CSV scan (preserve_insertion_order
-        -- is on), so numbering the rows as they stream gives line order.
+        -- The CSV scan keeps file order (the reader runs single-threaded, see
+        -- duckdb__events_csv_options, and preserve_insertion_order is on by
+        -- default), so numbering rows as they stream gives record order.
         with numbered as (
             select
                 *,
                 row_number() over () as _scan_position
             from read_csv(
-                '{{ path }}', header = true, all_varchar = true,
-                filename = true, union_by_name = true, auto_detect = true,
-                null_padding = true, strict_mode = false
+                {{ quoted_path }}, {{ events_csv_options() }}
             )
         )
 
         select
             {%- for column in columns %}
-            "{{ column }}",
+            {{ adapter.quote(column) }},
             {%- endfor %}
-            filename as _source_file,
+            _source_file,
             _scan_position
-            - min(_scan_position) over (partition by filename)
+            - min(_scan_position) over (partition by _source_file)
             + 1 as _source_row_number
         from numbered
     )
     {%- endif %}
+{%- endmacro %}
+
+{#-
+    parquet_file_schemas(path)
+    One entry per Parquet file matching `path`, in file name order:
+    {"file": ..., "columns": [{"name": ..., "type": ...}, ...]}, with the
+    column types DuckDB reads from that file. [] at parse time.
+-#}
+{% macro parquet_file_schemas(path) -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set files = run_query(
+        "select file from glob('" ~ path | replace("'", "''")
+        ~ "') order by file"
+    ).columns[0].values() -%}
+    {%- set schemas = [] -%}
+    {%- for file in files -%}
+        {%- set described = run_query(
+            "describe select * from read_parquet('"
+            ~ file | replace("'", "''") ~ "')"
+        ) -%}
+        {%- set columns = [] -%}
+        {%- for row in described.rows -%}
+            {%- do columns.append({"name": row[0], "type": row[1]}) -%}
+        {%- endfor -%}
+        {%- do schemas.append({"file": file, "columns": columns}) -%}
+    {%- endfor -%}
+    {{ return(schemas) }}
+{%- endmacro %}
+
+{#-
+    A typed Parquet value as the text a CSV export would hold. An instant
+    (timestamp with time zone) is written in UTC with an explicit +00:00, so
+    neither the text nor the event_id built from it depends on the session
+    TimeZone; everything else is DuckDB's plain cast, which writes the
+    shortest text that reads back as the same value (0.1 stays 0.1).
+-#}
+{% macro parquet_value_as_text(column_name, column_type) -%}
+    {%- set quoted = adapter.quote(column_name) -%}
+    {%- if column_type | upper == "TIMESTAMP WITH TIME ZONE" -%}
+        cast(timezone('UTC', {{ quoted }}) as varchar) || '+00:00'
+    {%- else -%}
+        cast({{ quoted }} as varchar)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- True when `path` names Parquet file(s), by extension. -#}
+{% macro is_parquet_path(path) -%}
+    {{ return(path.lower().endswith(".parquet")) }}
+{%- endmacro %}
+
+{#-
+    events_csv_options()
+    The read_csv options used both to probe a CSV's columns and to read it,
+    so the two always agree.
+    - all_varchar: values arrive exactly as written ("00123" stays "00123",
+      20-digit ids are not rounded); parsing happens in int_events_classified.
+    - escape '"': a doubled quote inside a quoted field is one quote, as in
+      RFC 4180 and as pandas, Excel and most exports write it. The sniffer
+      otherwise may pick no escape and keep both quotes.
+    - null_padding + strict_mode off: a short row gets nulls and a bad row is
+      loaded as well as it can be, so it is quarantined instead of stopping
+      the build. null_padding with quoted newlines needs the single-threaded
+      reader (parallel = false); it also keeps the row order.
+    - filename under its own name, so a data column called "filename" is kept.
+-#}
+{% macro events_csv_options() -%}
+    {{ return(adapter.dispatch(
+        "events_csv_options", "customer_analytics"
+    )()) }}
+{%- endmacro %}
+
+{% macro duckdb__events_csv_options() -%}
+    header = true, all_varchar = true, escape = '"', null_padding = true,
+                strict_mode = false, parallel = false, union_by_name = true,
+                filename = '_source_file'
 {%- endmacro %}

@@ -1,31 +1,63 @@
 {#-
     parse_timestamp_utc(text, source_timezone)
     A UTC timestamp (without zone) from event time text, or null when the
-    text is not a date-time. Text that ends in an offset (+02:00, -0500, Z,
-    " UTC") is converted from that offset; text without one is read in
-    `source_timezone`. The result does not depend on the session TimeZone.
-    Accepted forms: ISO 8601 (date, date-time with space or "T", optional
-    fraction), and month/day/year as in the UCI Online Retail export.
+    text is not a date-time. The result does not depend on the session
+    TimeZone.
+
+    - Accepted forms: ISO 8601 (a date, or a date-time with a space or "T",
+      optional fraction) and month/day/year as in the UCI Online Retail
+      export. The year must have four digits, so words DuckDB would otherwise
+      read as timestamps ('epoch', 'infinity') count as unparseable.
+    - Text that ends in an offset (+02:00, -0500, +05, Z or " UTC", with or
+      without a space before it) is converted from that offset.
+    - Text without one is local time in `source_timezone` (an IANA name; a
+      wrong name stops the build with a message naming the var). Around a
+      daylight-saving change, a local time that happens twice (the autumn
+      hour) is read as the later, standard-time instant, and a local time
+      that does not exist (the spring gap) is read with the offset in force
+      before the change, i.e. one hour later on the clock: in Europe/London,
+      2024-10-27 01:30 is 01:30 UTC and 2024-03-31 01:30 is 01:30 UTC.
 -#}
 {% macro parse_timestamp_utc(text, source_timezone) -%}
-    {{ return(adapter.dispatch("parse_timestamp_utc", "customer_analytics")(text, source_timezone)) }}
+    {{ return(adapter.dispatch(
+        "parse_timestamp_utc", "customer_analytics"
+    )(text, source_timezone)) }}
+{%- endmacro %}
+
+{% macro default__parse_timestamp_utc(text, source_timezone) -%}
+    {{ exceptions.raise_compiler_error(
+        "parse_timestamp_utc has no implementation for the " ~ adapter.type()
+        ~ " adapter yet. Add " ~ adapter.type() ~ "__parse_timestamp_utc "
+        ~ "following the rules in macros/timestamps.sql."
+    ) }}
 {%- endmacro %}
 
 {% macro duckdb__parse_timestamp_utc(text, source_timezone) -%}
+    {%- set zone = validate_source_timezone(source_timezone) -%}
     case
+        when not regexp_matches(
+            {{ text }},
+            '^(\d{4}-\d{1,2}-\d{1,2}([ T].*)?|\d{1,2}/\d{1,2}/\d{4}( .*)?)$'
+        )
+            then null
         when regexp_matches(
             {{ text }},
             '\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$'
         )
             then timezone(
                 'UTC',
-                try_cast(regexp_replace({{ text }}, '\s*UTC$', '+00:00')
-                    as timestamptz)
+                try_cast(
+                    regexp_replace(
+                        regexp_replace({{ text }}, '\s*(Z|UTC)$', '+00:00'),
+                        '\s+([+-]\d{2}(:?\d{2})?)$',
+                        '\1'
+                    ) as timestamptz
+                )
             )
         else timezone(
             'UTC',
             timezone(
-                '{{ source_timezone }}',
+                '{{ zone }}',
                 coalesce(
                     try_cast({{ text }} as timestamp),
                     try_strptime(
@@ -38,9 +70,49 @@
     end
 {%- endmacro %}
 
+{#-
+    validate_source_timezone(source_timezone)
+    The zone name as the database spells it, or a build-stopping error that
+    names the var source_timezone and the value received. At parse time it
+    returns the name unchanged.
+-#}
+{% macro validate_source_timezone(source_timezone) -%}
+    {{ return(adapter.dispatch(
+        "validate_source_timezone", "customer_analytics"
+    )(source_timezone)) }}
+{%- endmacro %}
+
+{% macro default__validate_source_timezone(source_timezone) -%}
+    {{ return(source_timezone) }}
+{%- endmacro %}
+
+{% macro duckdb__validate_source_timezone(source_timezone) -%}
+    {%- if not execute -%}
+        {{ return(source_timezone) }}
+    {%- endif -%}
+    {%- set wanted = source_timezone | string | trim -%}
+    {%- set found = run_query(
+        "select name from pg_timezone_names() where lower(name) = lower('"
+        ~ wanted | replace("'", "''") ~ "') order by name = '"
+        ~ wanted | replace("'", "''") ~ "' desc, name limit 1"
+    ).columns[0].values() -%}
+    {%- if found | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "The var source_timezone is '" ~ source_timezone ~ "', which is "
+            ~ "not a time zone name. It is the zone of input timestamps that "
+            ~ "carry no offset: use an IANA name such as UTC, Europe/London "
+            ~ "or America/New_York, e.g. "
+            ~ "--vars '{source_timezone: Europe/London}'."
+        ) }}
+    {%- endif -%}
+    {{ return(found[0]) }}
+{%- endmacro %}
+
 {#- The current time as a UTC timestamp without zone. -#}
 {% macro current_timestamp_utc() -%}
-    {{ return(adapter.dispatch("current_timestamp_utc", "customer_analytics")()) }}
+    {{ return(adapter.dispatch(
+        "current_timestamp_utc", "customer_analytics"
+    )()) }}
 {%- endmacro %}
 
 {% macro default__current_timestamp_utc() -%}

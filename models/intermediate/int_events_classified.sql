@@ -6,13 +6,20 @@
     add up to the input.
 
     Rules stated once:
+    - Event types match the seed event_type_synonyms ignoring case and
+      surrounding spaces.
     - Quantity: blank means 1. A return's quantity is taken as its absolute
       value (cancellation lines carry negative quantities).
     - event_id is the md5 of the raw row's values, so it does not depend on
       file names, row numbers or row order; an exact duplicate row shares its
       first copy's raw values and is rejected as duplicate_event.
 -#}
-{%- set staged_model = "stg_" ~ var("events_format") ~ "__events" -%}
+{%- set events_format = var("events_format") -%}
+{#- An events_format with no staging model stops dbt before anything runs,
+    with "depends on a node named 'stg_<events_format>__events' which was
+    not found" (or "disabled"): that names the file to write for a new shape.
+-#}
+{%- set staged_model = "stg_" ~ events_format ~ "__events" -%}
 
 with
 

@@ -3,7 +3,8 @@
     Events exported by the shop in the project's own layout (see the README,
     "The canonical layout"). event_at, event_type and customer_id are
     required; every other column is optional and read as null when absent.
-    is_merchandise may be given as true/false; it defaults to true.
+    is_merchandise may be given as true/false; blank or unrecognised values
+    read as true. Columns beyond these are kept in raw_values only.
 -#}
 {%- set path = var("events_path") -%}
 {%- set columns = get_event_file_columns(path) -%}
@@ -42,8 +43,10 @@ renamed as (
         {{ clean_text(pick_column(columns, "search_query")) }} as search_query,
         {{ clean_text(pick_column(columns, "country")) }} as country,
         coalesce(
-            try_cast({{ clean_text(pick_column(columns, "is_merchandise")) }}
-                as boolean),
+            try_cast(
+                {{ clean_text(pick_column(columns, "is_merchandise")) }}
+                as boolean
+            ),
             true
         ) as is_merchandise
 
