@@ -73,8 +73,11 @@ classified as (
             when event_at is null
                 then 'unparseable_timestamp'
             when
-                event_at > {{ current_timestamp_utc() }}
-                + interval '{{ var("future_tolerance_hours") }} hours'
+                event_at > {{ dbt.dateadd(
+                    "hour",
+                    var("future_tolerance_hours"),
+                    current_timestamp_utc()
+                ) }}
                 then 'future_timestamp'
             when event_type is null
                 then 'unknown_event_type'

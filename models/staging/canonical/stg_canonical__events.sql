@@ -43,10 +43,10 @@ renamed as (
         {{ clean_text(pick_column(columns, "search_query")) }} as search_query,
         {{ clean_text(pick_column(columns, "country")) }} as country,
         coalesce(
-            try_cast(
-                {{ clean_text(pick_column(columns, "is_merchandise")) }}
-                as boolean
-            ),
+            {{ dbt.safe_cast(
+                clean_text(pick_column(columns, "is_merchandise")),
+                "boolean"
+            ) }},
             true
         ) as is_merchandise
 
