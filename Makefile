@@ -17,7 +17,16 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 build: $(INSTALLED)
 	$(BIN)/dbt build $(DBT_FLAGS)
+	$(BIN)/python scripts/publish.py
 	@$(BIN)/python scripts/print_build_summary.py
+
+# A single self-contained HTML file from the published marts.
+report: $(INSTALLED)
+	$(BIN)/python scripts/report.py
+
+# dbt's documentation site as one static HTML file, offline.
+docs: $(INSTALLED)
+	$(BIN)/dbt docs generate --static $(DBT_FLAGS)
 
 test: $(INSTALLED) lint dbt-test pytest
 

@@ -109,7 +109,7 @@ classified as (
 final as (
 
     select
-        md5(raw_values) as event_id,
+        {{ privacy_event_id("raw_values") }} as event_id,
         source_file,
         source_row_number,
         raw_values,

@@ -14,7 +14,7 @@ accepted as (
 
     select
         event_id,
-        customer_id,
+        {{ pseudonymize_customer_id("customer_id") }} as customer_id,
         event_type,
         event_at,
         product_id,

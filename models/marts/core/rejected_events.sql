@@ -16,7 +16,8 @@ rejected as (
         source_file,
         source_row_number,
         reject_reason,
-        raw_values,
+        {{ privacy_mask_raw_values("raw_values", "customer_id") }}
+            as raw_values,
         event_id as raw_row_hash,
         event_at as parsed_event_at
 
