@@ -1,0 +1,1087 @@
+"""Product recommendations from item-to-item similarity and popularity.
+
+Tables: product_recommendations (``recommend_products``),
+product_similarity (``similar_products``) and recommendation_metrics
+(``evaluate_recommendations``). All three start from ``fit_recommender``.
+
+How a list is made
+------------------
+- Interactions: each customer's views, carts and purchases of merchandise
+  products, summed with the weights given (vars
+  recommendation_view_weight, _cart_weight, _purchase_weight), into a sparse
+  customers × products matrix. Returns, removals and searches are not
+  interactions. A product that is non-merchandise on any event is never a
+  candidate.
+- Item similarity, two kinds, each keeping only a product's 30 most similar
+  products (ties: smaller product_id):
+  collaborative, the cosine between two products' columns of the
+  interaction matrix; content, the cosine between the TF-IDF vectors of
+  their name, category and brand. Blended similarity = collaborative + 0.5 ×
+  content.
+- A customer's personal score for a product is the sum, over the products
+  they interacted with, of interaction weight × blended similarity.
+- Lists are filled in three tiers, so they are full whenever enough
+  products are left: personal scores first, then the most popular products
+  of the customer's favourite category (the category with the most
+  interaction weight; ties: alphabetical), then the most popular products
+  overall. A customer with no usable history gets the last tier only.
+- Popularity: the number of orders that contain the product (guest orders
+  count too), then the number of views and carts, then product_id.
+- Products the customer already bought are removed before the top-N cut
+  (unless var recommendation_allow_repeat_purchases is true).
+- score = tier + strength, so a higher score always means a better rank:
+  2 to 3 for personal (strength = personal score / the customer's best
+  personal score), 1 to 2 for the favourite category and 0 to 1 overall
+  (strength = 1 - popularity position / list length). Scores are rounded to
+  9 decimals; equal scores are ordered by product_id.
+- reason: for a personal pick, the largest of its four parts:
+  "bought together" (collaborative, from purchases), "viewed together"
+  (collaborative, from views and carts), "similar to what you bought" and
+  "similar to what you viewed" (content); otherwise "popular in your
+  favourite category" or "popular overall".
+
+Scale: nothing of size customers × products is ever dense. Similarities are
+built in blocks of products and customers are scored in batches; rankings
+sort one packed 64-bit key per candidate.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from . import params
+from .events import check_events, order_keys, resolve_as_of, sorted_unique
+from .metrics import ranking_metrics
+from .tables import typed_frame
+
+__all__ = [
+    "RECOMMENDATIONS_SCHEMA",
+    "SIMILARITY_SCHEMA",
+    "METRICS_SCHEMA",
+    "Recommender",
+    "RecommendationEvaluation",
+    "fit_recommender",
+    "recommend",
+    "recommend_products",
+    "similar_products",
+    "evaluate_recommendations",
+    "EVENT_COLUMNS",
+    "settings_from_config",
+]
+
+NEIGHBOUR_COUNT = 30
+CONTENT_WEIGHT = 0.5
+CUSTOMER_BATCH_SIZE = 10_000
+SIMILARITY_BLOCK_CELLS = 16_000_000
+SCORE_DECIMALS = 9
+
+REASONS = (
+    "bought together",
+    "viewed together",
+    "similar to what you bought",
+    "similar to what you viewed",
+    "popular in your favourite category",
+    "popular overall",
+)
+_CATEGORY_REASON = 4
+_OVERALL_REASON = 5
+
+RECOMMENDATIONS_SCHEMA = {
+    "customer_id": "str",
+    "product_id": "str",
+    "rank": "int64",
+    "score": "float64",
+    "reason": "str",
+}
+SIMILARITY_SCHEMA = {
+    "product_id": "str",
+    "similar_product_id": "str",
+    "rank": "int64",
+    "similarity_score": "float64",
+    "method": "str",
+}
+METRICS_SCHEMA = {
+    "model_name": "str",
+    "k": "int64",
+    "precision_at_k": "float64",
+    "recall_at_k": "float64",
+    "hit_rate_at_k": "float64",
+    "ndcg_at_k": "float64",
+    "map_at_k": "float64",
+    "catalogue_coverage": "float64",
+    "count_customers_evaluated": "int64",
+    "holdout_start_at": "datetime64[us]",
+    "holdout_end_at": "datetime64[us]",
+    "warning": "str",
+}
+RELEVANT_SCHEMA = {"customer_id": "str", "product_id": "str"}
+MODEL_NAME = "recommender"
+BASELINE_NAME = "popularity_baseline"
+
+# The columns of marts.fct_events the recommender reads.
+EVENT_COLUMNS = (
+    "customer_id",
+    "event_type",
+    "event_at",
+    "product_id",
+    "product_name",
+    "category",
+    "brand",
+    "order_id",
+    "is_merchandise",
+)
+
+
+@dataclass(frozen=True)
+class Recommender:
+    """Everything needed to rank products for customers.
+
+    Customer and product indexes are positions in the sorted id arrays. Each
+    customer matrix has one extra, empty last row that stands for a
+    customer with no history. ``popularity_order`` lists product indexes
+    most popular first; category c's products, most popular first, are
+    ``category_products[category_start[c]:category_start[c + 1]]``.
+    """
+
+    customer_ids: np.ndarray
+    product_ids: np.ndarray
+    purchases: sparse.csr_matrix
+    browsing: sparse.csr_matrix
+    bought: sparse.csr_matrix
+    collaborative: sparse.csr_matrix
+    content: sparse.csr_matrix
+    content_weight: float
+    blended: sparse.csr_matrix
+    popularity_order: np.ndarray
+    category_start: np.ndarray
+    category_products: np.ndarray
+    favourite_category: np.ndarray
+
+    @property
+    def unknown_customer(self):
+        return len(self.customer_ids)
+
+
+@dataclass(frozen=True)
+class RecommendationEvaluation:
+    """recommendation_metrics and the lists and purchases it was measured on."""
+
+    metrics: pd.DataFrame
+    recommendations: pd.DataFrame
+    baseline_recommendations: pd.DataFrame
+    relevant: pd.DataFrame
+
+
+# --------------------------------------------------------------------------
+# Fitting
+# --------------------------------------------------------------------------
+
+
+def fit_recommender(
+    events,
+    *,
+    cutoff=None,
+    view_weight=1.0,
+    cart_weight=3.0,
+    purchase_weight=5.0,
+    neighbour_count=NEIGHBOUR_COUNT,
+    content_weight=CONTENT_WEIGHT,
+):
+    """Build interactions, similarities and popularity from events.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Rows shaped like marts.fct_events.
+    cutoff : pandas.Timestamp or None
+        Only events strictly before it are used; None uses all.
+    view_weight, cart_weight, purchase_weight : float
+        Interaction weight of one event of each kind (vars
+        recommendation_view_weight, _cart_weight, _purchase_weight).
+    neighbour_count : int
+        Similar products kept per product, for each kind of similarity.
+    content_weight : float
+        Weight of content similarity in the blend.
+
+    Returns
+    -------
+    Recommender
+    """
+    weights = {"view": view_weight, "cart": cart_weight, "purchase": purchase_weight}
+    for event_type, weight in weights.items():
+        if not weight >= 0:
+            raise ValueError(
+                f"var recommendation_{event_type}_weight must be 0 or more, "
+                f"got {weight}"
+            )
+    if neighbour_count < 1:
+        raise ValueError(f"neighbour_count must be at least 1, got {neighbour_count}")
+    events = check_events(events, required=EVENT_COLUMNS)
+    # Work on integer codes of the full columns: filtering 10 million rows of
+    # text columns again and again costs far more than coding them once.
+    before = np.ones(len(events), dtype=bool)
+    if cutoff is not None:
+        before = (events["event_at"] < pd.Timestamp(cutoff)).to_numpy()
+    kind = _code_values(events["event_type"], {"view": 0, "cart": 1, "purchase": 2})
+    product_code, product_names = pd.factorize(events["product_id"])
+    is_merchandise = events["is_merchandise"].to_numpy(dtype=bool)
+    usable = before & (product_code >= 0)
+    non_merchandise = np.zeros(len(product_names) + 1, dtype=bool)
+    non_merchandise[product_code[usable & ~is_merchandise]] = True
+    interaction = usable & (kind >= 0) & ~non_merchandise[product_code]
+
+    product_ids, product_of_code = _sorted_ids(product_names, product_code[interaction])
+    customer_code, customer_names = pd.factorize(events["customer_id"])
+    customer_ids, customer_of_code = _sorted_ids(
+        customer_names, customer_code[before & (customer_code >= 0)]
+    )
+    product_count = len(product_ids)
+    customer_rows = len(customer_ids) + 1
+
+    lines = np.flatnonzero(interaction)
+    line_product = product_of_code[product_code[lines]]
+    line_customer = np.where(
+        customer_code[lines] >= 0, customer_of_code[customer_code[lines]], -1
+    )
+    line_kind = kind[lines]
+    weight_of_kind = np.array([view_weight, cart_weight, purchase_weight], "float64")
+    known = line_customer >= 0
+    is_purchase = known & (line_kind == 2)
+    is_browse = known & (line_kind != 2)
+    shape = (customer_rows, product_count)
+    purchases = _csr(
+        weight_of_kind[line_kind[is_purchase]],
+        line_customer[is_purchase],
+        line_product[is_purchase],
+        shape,
+    )
+    browsing = _csr(
+        weight_of_kind[line_kind[is_browse]],
+        line_customer[is_browse],
+        line_product[is_browse],
+        shape,
+    )
+    bought = _csr(
+        np.ones(is_purchase.sum()),
+        line_customer[is_purchase],
+        line_product[is_purchase],
+        shape,
+    )
+    bought.data[:] = 1.0
+    purchases.eliminate_zeros()
+    browsing.eliminate_zeros()
+    interactions = (purchases + browsing).tocsr()
+
+    popularity_order = _popularity_order(
+        events, lines, line_product, line_kind, product_count
+    )
+
+    catalogue = _catalogue(events, lines, line_product, product_ids)
+    category_names, category_of_product = np.unique(
+        catalogue["category"].fillna("\x00").to_numpy(dtype=str), return_inverse=True
+    )
+    if len(category_names) and category_names[0] == "\x00":
+        category_of_product = category_of_product - 1
+        category_names = category_names[1:]
+    category_of_product = category_of_product.astype("int64")
+    # Each category's products, most popular first: category c holds
+    # by_category[category_start[c] : category_start[c + 1]].
+    in_category = popularity_order[category_of_product[popularity_order] >= 0]
+    by_category = in_category[
+        np.argsort(category_of_product[in_category], kind="stable")
+    ]
+    category_sizes = np.bincount(
+        category_of_product[by_category], minlength=len(category_names)
+    )
+    category_start = np.concatenate([[0], np.cumsum(category_sizes)])
+
+    collaborative = _collaborative_similarity(interactions, neighbour_count)
+    content = _content_similarity(catalogue, neighbour_count)
+    blended = (collaborative + content_weight * content).tocsr()
+    blended.eliminate_zeros()
+    blended.sort_indices()
+    return Recommender(
+        customer_ids=customer_ids,
+        product_ids=product_ids,
+        purchases=purchases,
+        browsing=browsing,
+        bought=bought,
+        collaborative=collaborative,
+        content=content,
+        content_weight=float(content_weight),
+        blended=blended,
+        popularity_order=popularity_order,
+        category_start=category_start,
+        category_products=by_category,
+        favourite_category=_favourite_category(
+            interactions, category_of_product, len(category_names)
+        ),
+    )
+
+
+def _csr(values, rows, cols, shape):
+    matrix = sparse.coo_matrix((values, (rows, cols)), shape=shape).tocsr()
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    return matrix
+
+
+def _code_values(series, codes):
+    """Integer code of each value from ``codes``; -1 for anything else."""
+    value_code, values = pd.factorize(series)
+    lookup = np.array([codes.get(value, -1) for value in values] + [-1], "int64")
+    return lookup[value_code]
+
+
+def _sorted_ids(names, used_codes):
+    """Sorted ids of the used codes, and each code's position among them."""
+    used = np.flatnonzero(np.bincount(used_codes, minlength=len(names)))
+    ids = np.asarray(names, dtype=object)[used]
+    order = np.argsort(ids.astype(str), kind="stable")
+    position = np.full(len(names) + 1, -1, dtype="int64")
+    position[used[order]] = np.arange(len(used))
+    return ids[order].astype(str).astype(object), position
+
+
+def _popularity_order(events, lines, line_product, line_kind, product_count):
+    """Product indexes, most popular first (see the module's rules)."""
+    is_purchase = line_kind == 2
+    purchase_lines = events.iloc[lines[is_purchase]]
+    order_code, _ = pd.factorize(order_keys(purchase_lines))
+    order_product = line_product[is_purchase]
+    pairs = sorted_unique(order_code.astype("int64") * product_count + order_product)
+    order_count = np.bincount(pairs % product_count, minlength=product_count)
+    browse_count = np.bincount(line_product[~is_purchase], minlength=product_count)
+    return np.lexsort((np.arange(product_count), -browse_count, -order_count))
+
+
+def _catalogue(events, lines, line_product, product_ids):
+    """Name, category and brand of each product: its latest non-null value
+    (ties at the same timestamp: the greatest value)."""
+    catalogue = pd.DataFrame({"product_id": product_ids})
+    event_at = events["event_at"].to_numpy().astype("int64")[lines]
+    for column in ("product_name", "category", "brand"):
+        present = events[column].notna().to_numpy()[lines]
+        product = line_product[present]
+        at = event_at[present]
+        latest = pd.Series(at).groupby(product).max()
+        latest_at = np.full(len(product_ids), np.iinfo("int64").min)
+        latest_at[latest.index.to_numpy()] = latest.to_numpy()
+        is_latest = at == latest_at[product]
+        # Only the lines at each product's latest time are read as text.
+        candidates = pd.DataFrame(
+            {
+                "product": product[is_latest],
+                "text": events[column].to_numpy()[lines[present][is_latest]],
+            }
+        ).astype({"text": str})
+        chosen = candidates.sort_values(["product", "text"]).drop_duplicates(
+            "product", keep="last"
+        )
+        column_values = np.full(len(product_ids), None, dtype=object)
+        column_values[chosen["product"].to_numpy()] = chosen["text"].to_numpy()
+        catalogue[column] = column_values
+    return catalogue
+
+
+def _favourite_category(interactions, category_of_product, category_count):
+    """Category with the most interaction weight per customer row, or -1."""
+    rows = interactions.shape[0]
+    favourite = np.full(rows, -1, dtype="int64")
+    if category_count == 0 or interactions.nnz == 0:
+        return favourite
+    has_category = category_of_product >= 0
+    mapping = sparse.csr_matrix(
+        (
+            np.ones(has_category.sum()),
+            (np.flatnonzero(has_category), category_of_product[has_category]),
+        ),
+        shape=(len(category_of_product), category_count),
+    )
+    weight = (interactions @ mapping).tocoo()
+    order = np.lexsort((weight.col, -weight.data, weight.row))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = weight.row[order][1:] != weight.row[order][:-1]
+    favourite[weight.row[order][first]] = weight.col[order][first]
+    return favourite
+
+
+# --------------------------------------------------------------------------
+# Similarity
+# --------------------------------------------------------------------------
+
+
+def _collaborative_similarity(interactions, neighbour_count):
+    """Cosine between products' interaction columns, top neighbours only."""
+    product_count = interactions.shape[1]
+    norms = np.sqrt(np.asarray(interactions.multiply(interactions).sum(axis=0)))
+    norms = norms.ravel()
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    normalised = (interactions @ sparse.diags(scale)).tocsr()
+    by_product = normalised.T.tocsr()
+    return _top_neighbours(
+        lambda start, stop: by_product[start:stop] @ normalised,
+        product_count,
+        neighbour_count,
+    )
+
+
+def _content_similarity(catalogue, neighbour_count):
+    """Cosine between TF-IDF vectors of name, category and brand."""
+    product_count = len(catalogue)
+    text = (
+        catalogue["product_name"].fillna("")
+        + " "
+        + catalogue["category"].fillna("").str.replace(r"[._/>]", " ", regex=True)
+        + " "
+        + catalogue["brand"].fillna("")
+    )
+    try:
+        vectors = TfidfVectorizer(
+            stop_words="english", sublinear_tf=True, dtype=np.float64
+        ).fit_transform(text)
+    except ValueError:
+        # No word at all (for example every name is empty): no content links.
+        return sparse.csr_matrix((product_count, product_count))
+    vectors = vectors.tocsr()
+    by_word = vectors.T.tocsr()
+    return _top_neighbours(
+        lambda start, stop: vectors[start:stop] @ by_word,
+        product_count,
+        neighbour_count,
+    )
+
+
+def _top_neighbours(block_product, product_count, neighbour_count):
+    """Keep each product's ``neighbour_count`` most similar other products.
+
+    ``block_product(start, stop)`` returns the sparse similarity rows of
+    products start..stop-1; blocks hold at most ``SIMILARITY_BLOCK_CELLS``
+    cells, so memory stays bounded however many products there are. Only
+    positive similarities are kept; ties are ranked as in ``_top_in_lists``.
+    """
+    if product_count == 0:
+        return sparse.csr_matrix((0, 0))
+    item_bits = max(1, int(product_count - 1).bit_length())
+    block_rows = max(1, SIMILARITY_BLOCK_CELLS // product_count)
+    block_rows = min(block_rows, 2 ** (31 - item_bits))
+    rows, cols, values = [], [], []
+    for start in range(0, product_count, block_rows):
+        stop = min(start + block_rows, product_count)
+        block = block_product(start, stop).tocsr()
+        local = np.repeat(np.arange(stop - start), np.diff(block.indptr))
+        block.data[block.indices == local + start] = 0.0
+        keep = (block.data > 0) & _may_reach_top(
+            block.indptr, block.data, neighbour_count, 10.0**-SCORE_DECIMALS
+        )
+        row, col, _, quantum = _top_in_lists(
+            local[keep],
+            block.indices[keep],
+            _quantise(block.data[keep]),
+            neighbour_count,
+            item_bits,
+        )
+        rows.append(row + start)
+        cols.append(col)
+        values.append(quantum / 10**SCORE_DECIMALS)
+    return sparse.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(product_count, product_count),
+    )
+
+
+# --------------------------------------------------------------------------
+# Ranking
+# --------------------------------------------------------------------------
+
+
+def recommend(
+    model,
+    *,
+    customer_ids=None,
+    count=10,
+    allow_repeat_purchases=False,
+    popularity_only=False,
+    batch_size=CUSTOMER_BATCH_SIZE,
+):
+    """Top ``count`` products for each customer.
+
+    Parameters
+    ----------
+    model : Recommender
+    customer_ids : iterable of str or None
+        Whom to recommend for; None is every customer the model knows.
+        Customers it does not know get the popularity fallback.
+    count : int
+        List length (var recommendation_count).
+    allow_repeat_purchases : bool
+        Keep products the customer already bought (var
+        recommendation_allow_repeat_purchases).
+    popularity_only : bool
+        Skip the personal and category tiers: the popularity baseline.
+    batch_size : int
+        Customers scored at a time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        customer_id, product_id, rank, score, reason; sorted by customer_id
+        and rank.
+    """
+    if count < 1:
+        raise ValueError(f"var recommendation_count must be at least 1, got {count}")
+    if customer_ids is None:
+        customer_ids = model.customer_ids
+    customer_ids = pd.unique(pd.Series(list(customer_ids), dtype=object).astype(str))
+    customer_ids = np.sort(customer_ids).astype(object)
+    rows = pd.Index(model.customer_ids).get_indexer(customer_ids)
+    rows = np.where(rows < 0, model.unknown_customer, rows)
+    product_count = len(model.product_ids)
+    if product_count == 0 or len(customer_ids) == 0:
+        return typed_frame(None, RECOMMENDATIONS_SCHEMA)
+
+    # Bits of the packed ranking key: batch row | score | product.
+    product_bits = max(1, int(product_count - 1).bit_length())
+    row_bits = 63 - 32 - product_bits
+    if row_bits < 1:
+        raise ValueError(f"too many products to rank ({product_count})")
+    batch_size = max(1, min(batch_size, 2**row_bits))
+
+    # Column j of a similarity matrix is row j of its transpose.
+    by_target = (model.collaborative.T.tocsr(), model.content.T.tocsr())
+    parts = []
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start : start + batch_size]
+        picked = _rank_batch(
+            model,
+            batch,
+            count=count,
+            allow_repeat=allow_repeat_purchases,
+            popularity_only=popularity_only,
+            product_bits=product_bits,
+            by_target=by_target,
+        )
+        picked["customer_id"] = customer_ids[start + picked.pop("batch_row")]
+        parts.append(picked)
+    table = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    table["product_id"] = model.product_ids[table.pop("product")]
+    table["reason"] = np.asarray(REASONS, dtype=object)[table.pop("reason_code")]
+    return typed_frame(table, RECOMMENDATIONS_SCHEMA)
+
+
+def _rank_batch(
+    model, batch, *, count, allow_repeat, popularity_only, product_bits, by_target
+):
+    """Pick and explain the top ``count`` products of one batch of customers.
+
+    Candidates are kept as packed (batch row, product) keys. Already bought
+    products are dropped first, so the cut below always has ``count`` allowed
+    products when enough exist.
+    """
+    product_count = len(model.product_ids)
+    if allow_repeat:
+        excluded = sparse.csr_matrix((len(batch), product_count))
+    else:
+        excluded = model.bought[batch]
+    excluded_keys = _pair_keys_of(excluded, product_bits)
+    needed = count + np.diff(excluded.indptr)
+
+    tiers = []
+    taken = np.zeros(0, dtype="int64")
+    if not popularity_only:
+        history = model.purchases[batch] + model.browsing[batch]
+        personal = (history @ model.blended).tocsr()
+        # Cut each row to what can reach its top (count + its bought
+        # products), then drop the bought ones; only the few survivors are
+        # looked up and ranked. The margin keeps values that could tie
+        # after the score is rounded.
+        room = needed
+        keep = (personal.data > 0) & _may_reach_top(
+            personal.indptr,
+            personal.data,
+            room,
+            1e-8 * _row_max(personal.indptr, personal.data),
+        )
+        kept = np.flatnonzero(keep)
+        row = np.searchsorted(personal.indptr, kept, side="right") - 1
+        keys = (row << product_bits) | personal.indices[kept]
+        allowed = ~_contains(excluded_keys, keys)
+        row, keys, value = row[allowed], keys[allowed], personal.data[kept][allowed]
+        indptr = np.concatenate(
+            [[0], np.cumsum(np.bincount(row, minlength=len(batch)))]
+        )
+        score = 2.0 + np.maximum(value / _row_max(indptr, value)[row], 1e-9)
+        tiers.append((keys, score, 0))
+        taken = np.sort(keys)
+
+        favourite = model.favourite_category[batch]
+        first = model.category_start[np.maximum(favourite, 0)]
+        size = model.category_start[np.maximum(favourite, 0) + 1] - first
+        length = np.where(favourite >= 0, np.minimum(needed, size), 0)
+        row, offset = _expand(length)
+        keys = (row << product_bits) | model.category_products[first[row] + offset]
+        fresh = ~_contains(taken, keys) & ~_contains(excluded_keys, keys)
+        tiers.append((keys[fresh], 2.0 - offset[fresh] / size[row[fresh]], 4))
+        taken = np.sort(np.concatenate([taken, keys[fresh]]))
+
+    row, offset = _expand(np.minimum(needed, product_count))
+    keys = (row << product_bits) | model.popularity_order[offset]
+    fresh = ~_contains(taken, keys) & ~_contains(excluded_keys, keys)
+    tiers.append((keys[fresh], 1.0 - offset[fresh] / product_count, 5))
+
+    keys = np.concatenate([tier_keys for tier_keys, _, _ in tiers])
+    row, product, rank, quantum = _top_in_lists(
+        keys >> product_bits,
+        keys & ((1 << product_bits) - 1),
+        _quantise(np.concatenate([score for _, score, _ in tiers])),
+        count,
+        product_bits,
+    )
+    score = quantum / 10**SCORE_DECIMALS
+    reason = np.where(score > 1.0, _CATEGORY_REASON, _OVERALL_REASON)
+    is_personal = score > 2.0
+    reason[is_personal] = _personal_reason(
+        model, batch[row[is_personal]], product[is_personal], by_target
+    )
+    return {
+        "batch_row": row,
+        "product": product,
+        "rank": rank,
+        "score": score,
+        "reason_code": reason,
+    }
+
+
+def _personal_reason(model, customer_rows, products, by_target):
+    """Reason code (0-3) of personal picks: the largest of their four parts.
+
+    Parts, in this order (a tie goes to the earlier): collaborative from
+    purchases, collaborative from views and carts, content from purchases,
+    content from views and carts.
+    """
+    if len(products) == 0:
+        return np.zeros(0, dtype="int64")
+    histories = (model.purchases[customer_rows], model.browsing[customer_rows])
+    parts = []
+    for similarity_t, scale in zip(by_target, (1.0, model.content_weight), strict=True):
+        target = similarity_t[products]
+        for history in histories:
+            contribution = history.multiply(target).sum(axis=1)
+            parts.append(scale * np.asarray(contribution).ravel())
+    return np.argmax(np.column_stack(parts), axis=1)
+
+
+def _quantise(scores):
+    """Scores as whole units of 10**-SCORE_DECIMALS, the precision of every
+    ranking here; equal after rounding means tied."""
+    quantum = np.rint(np.asarray(scores, dtype="float64") * 10**SCORE_DECIMALS)
+    return quantum.astype("int64")
+
+
+_RUN = 16
+
+
+def _may_reach_top(indptr, scores, counts, margins):
+    """Mask of the entries of CSR rows that can be among their row's top
+    ``counts`` (one count per row, or one for all), in linear time.
+
+    Each row is cut into runs of 16 entries. At least k entries are at or
+    above the k-th largest run maximum, so an entry more than the row's
+    margin below it can never make the cut. Counts are rounded up to
+    count × 2**j, so one partition serves every row. This keeps a few
+    hundred entries of a row of thousands, and the exact ranking then sorts
+    only those.
+    """
+    lengths = np.diff(indptr)
+    runs = -(-lengths // _RUN)
+    counts = np.broadcast_to(np.asarray(counts, dtype="int64"), runs.shape)
+    long_rows = np.flatnonzero(runs > counts)
+    if len(long_rows) == 0:
+        return np.ones(len(scores), dtype=bool)
+    row_of_run, run_in_row = _expand(runs)
+    run_max = np.maximum.reduceat(scores, indptr[:-1][row_of_run] + run_in_row * _RUN)
+    slot = np.full(len(runs), -1)
+    slot[long_rows] = np.arange(len(long_rows))
+    in_long = slot[row_of_run] >= 0
+    width = int(runs[long_rows].max())
+    grid = np.full((len(long_rows), width), -np.inf)
+    grid[slot[row_of_run[in_long]], run_in_row[in_long]] = run_max[in_long]
+
+    base = int(counts[long_rows].min())
+    steps = np.ceil(np.log2(counts[long_rows] / base)).astype("int64")
+    rounded = np.minimum(base * 2**steps, width)
+    ladder = np.unique(rounded)
+    grid = np.partition(grid, width - ladder, axis=1)
+    floor = np.full(len(runs), -np.inf)
+    floor[long_rows] = grid[np.arange(len(long_rows)), width - rounded]
+    margins = np.broadcast_to(np.asarray(margins, dtype="float64"), runs.shape)
+    return scores >= np.repeat(floor - margins, lengths)
+
+
+def _row_max(indptr, values):
+    """Largest value of each CSR row (0 for an empty row)."""
+    lengths = np.diff(indptr)
+    best = np.zeros(len(lengths))
+    filled = lengths > 0
+    if filled.any():
+        best[filled] = np.maximum.reduceat(values, indptr[:-1][filled])
+    return best
+
+
+def _top_in_lists(rows, items, quantum, count, item_bits):
+    """The ``count`` best items of each row: row, item, rank (from 1) and
+    score quantum.
+
+    Ranking: higher quantum first, then the smaller item index, that is the
+    smaller product_id. One sort of packed 64-bit keys does it (row
+    ascending, then quantum descending, then item ascending), so rows must
+    fit in 31 - item_bits bits and quanta in 32 bits.
+    """
+    score_bits = 32
+    quantum = np.asarray(quantum, dtype="int64")
+    if len(quantum) and (quantum.min() < 0 or quantum.max() >= 2**score_bits):
+        raise ValueError("scores to rank must be between 0 and 4.29")
+    rows = np.asarray(rows, dtype="int64")
+    if len(rows) and rows.max() >= 2 ** (63 - score_bits - item_bits):
+        raise ValueError("too many rows to rank in one batch")
+    packed = rows << (score_bits + item_bits)
+    packed |= (2**score_bits - 1 - quantum) << item_bits
+    packed |= np.asarray(items, dtype="int64")
+    packed.sort()
+    rows = packed >> (score_bits + item_bits)
+    boundary = np.ones(len(rows), dtype=bool)
+    boundary[1:] = rows[1:] != rows[:-1]
+    starts = np.flatnonzero(boundary)
+    rank = np.arange(len(rows)) - np.repeat(
+        starts, np.diff(np.append(starts, len(rows)))
+    )
+    keep = rank < count
+    packed = packed[keep]
+    return (
+        rows[keep],
+        packed & ((1 << item_bits) - 1),
+        rank[keep] + 1,
+        2**score_bits - 1 - ((packed >> item_bits) & (2**score_bits - 1)),
+    )
+
+
+def _expand(length):
+    """Row number and 0-based offset of each item of rows of given lengths."""
+    length = np.asarray(length, dtype="int64")
+    row = np.repeat(np.arange(len(length)), length)
+    starts = np.repeat(np.cumsum(length) - length, length)
+    return row, np.arange(length.sum()) - starts
+
+
+def _pair_keys_of(matrix, product_bits):
+    """Sorted (row, column) keys of a CSR matrix's stored cells."""
+    matrix = matrix.tocsr()
+    matrix.sort_indices()
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    return (rows.astype("int64") << product_bits) | matrix.indices.astype("int64")
+
+
+def _contains(sorted_keys, keys):
+    """Whether each of ``keys`` is in ``sorted_keys``."""
+    if len(sorted_keys) == 0 or len(keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    position = np.searchsorted(sorted_keys, keys)
+    position = np.minimum(position, len(sorted_keys) - 1)
+    return sorted_keys[position] == keys
+
+
+# --------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------
+
+
+def recommend_products(
+    events,
+    *,
+    as_of_date=None,
+    count=10,
+    allow_repeat_purchases=False,
+    view_weight=1.0,
+    cart_weight=3.0,
+    purchase_weight=5.0,
+):
+    """product_recommendations: lists for every customer, from all events
+    before the as-of date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        customer_id, product_id, rank, score, reason.
+    """
+    events = check_events(events, required=EVENT_COLUMNS)
+    as_of = resolve_as_of(events["event_at"], as_of_date)
+    if as_of is None:
+        return typed_frame(None, RECOMMENDATIONS_SCHEMA)
+    model = fit_recommender(
+        events,
+        cutoff=as_of,
+        view_weight=view_weight,
+        cart_weight=cart_weight,
+        purchase_weight=purchase_weight,
+    )
+    return recommend(model, count=count, allow_repeat_purchases=allow_repeat_purchases)
+
+
+def similar_products(
+    events,
+    *,
+    as_of_date=None,
+    count=10,
+    view_weight=1.0,
+    cart_weight=3.0,
+    purchase_weight=5.0,
+    model=None,
+):
+    """product_similarity: each product's most similar products.
+
+    similarity_score is the blended similarity (collaborative + 0.5 ×
+    content); method names the larger part ("collaborative" on a tie).
+    Ties are ordered by similar_product_id.
+
+    Returns
+    -------
+    pandas.DataFrame
+        product_id, similar_product_id, rank, similarity_score, method.
+    """
+    if model is None:
+        events = check_events(events, required=EVENT_COLUMNS)
+        as_of = resolve_as_of(events["event_at"], as_of_date)
+        if as_of is None:
+            return typed_frame(None, SIMILARITY_SCHEMA)
+        model = fit_recommender(
+            events,
+            cutoff=as_of,
+            view_weight=view_weight,
+            cart_weight=cart_weight,
+            purchase_weight=purchase_weight,
+        )
+    product_count = len(model.product_ids)
+    if product_count == 0:
+        return typed_frame(None, SIMILARITY_SCHEMA)
+    collaborative = model.collaborative
+    content = (model.content_weight * model.content).tocsr()
+    blended = model.blended
+    product_bits = max(1, int(product_count - 1).bit_length())
+    chunk_rows = 2 ** (31 - product_bits)
+    if chunk_rows < 1:
+        raise ValueError(f"too many products to rank ({product_count})")
+    picked = []
+    for start in range(0, product_count, chunk_rows):
+        chunk = blended[start : start + chunk_rows]
+        local_row = np.repeat(np.arange(chunk.shape[0]), np.diff(chunk.indptr))
+        row, similar, rank, quantum = _top_in_lists(
+            local_row, chunk.indices, _quantise(chunk.data), count, product_bits
+        )
+        picked.append((row + start, similar, rank, quantum / 10**SCORE_DECIMALS))
+    row, similar, rank, score = (
+        np.concatenate(part) for part in zip(*picked, strict=True)
+    )
+    collaborative_part = np.asarray(collaborative[row, similar]).ravel()
+    content_part = np.asarray(content[row, similar]).ravel()
+    return typed_frame(
+        {
+            "product_id": model.product_ids[row],
+            "similar_product_id": model.product_ids[similar],
+            "rank": rank,
+            "similarity_score": score,
+            "method": np.where(
+                collaborative_part >= content_part, "collaborative", "content"
+            ),
+        },
+        SIMILARITY_SCHEMA,
+    )
+
+
+def evaluate_recommendations(
+    events,
+    *,
+    as_of_date=None,
+    holdout_days=30,
+    count=10,
+    allow_repeat_purchases=False,
+    view_weight=1.0,
+    cart_weight=3.0,
+    purchase_weight=5.0,
+):
+    """recommendation_metrics: a temporal holdout of the last days.
+
+    The model is fitted on events before holdout start = as-of date minus
+    ``holdout_days``, then lists of ``count`` products are made for every
+    customer who bought a merchandise product inside the holdout (before the
+    as-of date); those purchases are what a list should contain. Products a
+    customer bought before the holdout are not counted as hits when repeat
+    purchases are not allowed, since they could not be recommended. A
+    popularity baseline (the overall tier alone, with the same exclusions)
+    is measured on the same customers.
+
+    Returns
+    -------
+    RecommendationEvaluation
+        ``metrics`` is the table: model_name ("recommender",
+        "popularity_baseline"), k, precision_at_k, recall_at_k,
+        hit_rate_at_k, ndcg_at_k, map_at_k, catalogue_coverage,
+        count_customers_evaluated, holdout_start_at, holdout_end_at,
+        warning.
+    """
+    if holdout_days < 1:
+        raise ValueError(
+            f"var recommendation_holdout_days must be at least 1, got {holdout_days}"
+        )
+    events = check_events(events, required=EVENT_COLUMNS)
+    as_of = resolve_as_of(events["event_at"], as_of_date)
+    if as_of is None:
+        return _unevaluated("there are no events", None, None, count)
+    holdout_start = as_of - pd.Timedelta(days=holdout_days)
+    model = fit_recommender(
+        events,
+        cutoff=holdout_start,
+        view_weight=view_weight,
+        cart_weight=cart_weight,
+        purchase_weight=purchase_weight,
+    )
+    purchases = events.loc[
+        events["customer_id"].notna()
+        & events["product_id"].notna()
+        & events["event_type"].eq("purchase")
+        & events["is_merchandise"]
+        & (events["event_at"] < as_of)
+    ]
+    in_holdout = purchases["event_at"] >= holdout_start
+    relevant = purchases.loc[in_holdout, ["customer_id", "product_id"]]
+    if not allow_repeat_purchases:
+        earlier = purchases.loc[~in_holdout, ["customer_id", "product_id"]]
+        relevant = relevant.merge(
+            earlier.drop_duplicates().assign(earlier=True),
+            on=["customer_id", "product_id"],
+            how="left",
+        )
+        relevant = relevant.loc[relevant["earlier"].isna()]
+    relevant = typed_frame(
+        relevant.drop_duplicates().sort_values(["customer_id", "product_id"]),
+        RELEVANT_SCHEMA,
+    )
+    if relevant.empty:
+        return _unevaluated(
+            "no customer bought a new merchandise product in the holdout",
+            holdout_start,
+            as_of,
+            count,
+        )
+    if len(model.product_ids) == 0:
+        return _unevaluated(
+            "no product was viewed, carted or bought before the holdout",
+            holdout_start,
+            as_of,
+            count,
+        )
+    evaluated = relevant["customer_id"].unique()
+    lists = recommend(
+        model,
+        customer_ids=evaluated,
+        count=count,
+        allow_repeat_purchases=allow_repeat_purchases,
+    )
+    baseline = recommend(
+        model,
+        customer_ids=evaluated,
+        count=count,
+        allow_repeat_purchases=allow_repeat_purchases,
+        popularity_only=True,
+    )
+    rows = []
+    for name, table in ((MODEL_NAME, lists), (BASELINE_NAME, baseline)):
+        values = ranking_metrics(
+            table, relevant, k=count, catalogue_size=len(model.product_ids)
+        )
+        rows.append({"model_name": name, **values})
+    metrics = pd.DataFrame(rows).assign(
+        k=count, holdout_start_at=holdout_start, holdout_end_at=as_of, warning=None
+    )
+    return RecommendationEvaluation(
+        metrics=typed_frame(metrics, METRICS_SCHEMA),
+        recommendations=lists,
+        baseline_recommendations=baseline,
+        relevant=relevant,
+    )
+
+
+def _unevaluated(problem, holdout_start, holdout_end, count):
+    message = f"recommendations not evaluated: {problem}"
+    warnings.warn(message, stacklevel=3)
+    nothing = [np.nan, np.nan]
+    metrics = typed_frame(
+        {
+            "model_name": [MODEL_NAME, BASELINE_NAME],
+            "k": [count, count],
+            "precision_at_k": nothing,
+            "recall_at_k": nothing,
+            "hit_rate_at_k": nothing,
+            "ndcg_at_k": nothing,
+            "map_at_k": nothing,
+            "catalogue_coverage": nothing,
+            "count_customers_evaluated": [0, 0],
+            "holdout_start_at": [holdout_start] * 2,
+            "holdout_end_at": [holdout_end] * 2,
+            "warning": [message] * 2,
+        },
+        METRICS_SCHEMA,
+    )
+    empty = typed_frame(None, RECOMMENDATIONS_SCHEMA)
+    return RecommendationEvaluation(
+        metrics=metrics,
+        recommendations=empty,
+        baseline_recommendations=empty,
+        relevant=typed_frame(None, RELEVANT_SCHEMA),
+    )
+
+
+def settings_from_config(config):
+    """Keyword arguments for the table functions from a model's config values.
+
+    Parameters
+    ----------
+    config : dict
+        Values of any of the config keys as_of_date, recommendation_count,
+        recommendation_holdout_days, recommendation_allow_repeat_purchases,
+        recommendation_view_weight, recommendation_cart_weight and
+        recommendation_purchase_weight. Only the keys given are returned;
+        a None value takes the function's default (the var's default).
+
+    Returns
+    -------
+    dict
+        Keyword arguments named as in ``evaluate_recommendations``.
+    """
+    readers = {
+        "as_of_date": ("as_of_date", params.as_optional_str, {}),
+        "recommendation_count": ("count", params.as_int, {"minimum": 1}),
+        "recommendation_holdout_days": ("holdout_days", params.as_int, {"minimum": 1}),
+        "recommendation_allow_repeat_purchases": (
+            "allow_repeat_purchases",
+            params.as_bool,
+            {},
+        ),
+        "recommendation_view_weight": ("view_weight", params.as_float, {"minimum": 0}),
+        "recommendation_cart_weight": ("cart_weight", params.as_float, {"minimum": 0}),
+        "recommendation_purchase_weight": (
+            "purchase_weight",
+            params.as_float,
+            {"minimum": 0},
+        ),
+    }
+    settings = {}
+    for key, (name, reader, limits) in readers.items():
+        if key in config and (config[key] is not None or name == "as_of_date"):
+            settings[name] = reader(config[key], key=key, **limits)
+    return settings

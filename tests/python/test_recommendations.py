@@ -1,0 +1,418 @@
+"""Recommendations (customer_analytics_ml.recommendations) on planted data."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+from customer_analytics_ml import recommendations as rec
+from customer_analytics_ml.metrics import ranking_metrics
+
+START = pd.Timestamp("2024-01-01")
+
+# Twelve products in three categories, named so that content similarity
+# stays within a category, plus a postage line.
+PRODUCTS = {
+    "k1": ("red enamel mug", "kitchen.cups", "potter"),
+    "k2": ("blue enamel mug", "kitchen.cups", "potter"),
+    "k3": ("ceramic tea pot", "kitchen.pots", "potter"),
+    "k4": ("steel tea spoon", "kitchen.cutlery", "smith"),
+    "h1": ("wool rug", "home.floor", "weaver"),
+    "h2": ("glass vase", "home.decor", "glazier"),
+    "h3": ("brass desk lamp", "home.lights", "lumen"),
+    "h4": ("wall clock", "home.decor", "tick"),
+    "o1": ("fountain pen", "office.writing", "quill"),
+    "o2": ("ruled paper pad", "office.paper", "quill"),
+    "o3": ("heavy stapler", "office.tools", "clamp"),
+    "o4": ("black ink bottle", "office.writing", "quill"),
+    "POST": ("postage", None, None),
+}
+# The planted pair: bought together, from different categories and words.
+PAIR = ("h3", "o2")
+
+
+def event(customer, event_type, hours, product, order_id=None):
+    name, category, brand = PRODUCTS[product] if product else (None, None, None)
+    return {
+        "event_id": f"{customer}-{event_type}-{hours}-{product}",
+        "customer_id": customer,
+        "event_type": event_type,
+        "event_at": START + pd.Timedelta(hours=hours),
+        "product_id": product,
+        "product_name": name,
+        "category": category,
+        "brand": brand,
+        "unit_price": 10.0,
+        "quantity": 1,
+        "order_id": order_id,
+        "source_session_id": None,
+        "search_query": "lamp" if event_type == "search" else None,
+        "country": "GB",
+        "is_merchandise": product != "POST",
+    }
+
+
+def planted_events(seed=2):
+    rng = np.random.default_rng(seed)
+    rows = []
+    merchandise = [product for product in PRODUCTS if product != "POST"]
+    for number in range(40):
+        customer = f"pair-{number:02d}"
+        order = f"{customer}-o"
+        for product in (*PAIR, "POST"):
+            rows.append(event(customer, "purchase", number, product, order))
+    for number in range(80):
+        customer = f"noise-{number:02d}"
+        for line in range(3):
+            product = merchandise[rng.integers(len(merchandise))]
+            kind = rng.choice(["view", "view", "cart", "purchase"])
+            order = f"{customer}-{line}" if kind == "purchase" else None
+            rows.append(event(customer, kind, 100 + number, product, order))
+        rows.append(event(customer, "purchase", 100 + number, "POST", f"{customer}-0"))
+    rows.append(event("target", "purchase", 300, PAIR[0], "target-o"))
+    rows.append(event("newcomer", "search", 300, None))
+    rows.append(event("postage-only", "purchase", 300, "POST", "p-o"))
+    rows.append(event(None, "purchase", 300, "k4", "guest-order"))
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    events = planted_events()
+    return events, rec.recommend_products(events, count=5)
+
+
+def test_the_planted_pair_is_recommended(planted):
+    _, lists = planted
+    target = lists.loc[lists["customer_id"] == "target"].iloc[0]
+    assert (target["product_id"], target["rank"]) == (PAIR[1], 1)
+    assert target["reason"] == "bought together"
+    assert target["score"] == 3.0
+    similar = rec.similar_products(planted_events(), count=3)
+    first = similar.loc[similar["product_id"] == PAIR[0]].iloc[0]
+    assert first["similar_product_id"] == PAIR[1]
+    assert first["method"] == "collaborative"
+
+
+def test_nothing_already_bought_is_recommended(planted):
+    events, lists = planted
+    bought = events.loc[
+        events["event_type"] == "purchase", ["customer_id", "product_id"]
+    ]
+    clash = lists.merge(bought, on=["customer_id", "product_id"])
+    assert clash.empty
+    again = rec.recommend_products(events, count=5, allow_repeat_purchases=True)
+    assert not again.merge(bought, on=["customer_id", "product_id"]).empty
+
+
+def test_non_merchandise_is_never_recommended(planted):
+    events, lists = planted
+    assert "POST" not in set(lists["product_id"])
+    similar = rec.similar_products(events, count=12)
+    assert "POST" not in set(similar["product_id"]) | set(similar["similar_product_id"])
+
+
+def test_every_list_is_full_ranked_and_ordered(planted):
+    events, lists = planted
+    customers = set(events["customer_id"].dropna())
+    assert set(lists["customer_id"]) == customers
+    sizes = lists.groupby("customer_id").size()
+    assert (sizes == 5).all()
+    for _, group in lists.groupby("customer_id"):
+        assert group["rank"].tolist() == [1, 2, 3, 4, 5]
+        assert group["score"].is_monotonic_decreasing
+        assert group["product_id"].is_unique
+    # A list still fills when it must reach into every tier: eleven
+    # products are left for the target customer after the one it bought.
+    long = rec.recommend_products(events, count=11)
+    target = long.loc[long["customer_id"] == "target"]
+    assert len(target) == 11
+    assert set(target["product_id"]) == set(PRODUCTS) - {"POST", PAIR[0]}
+
+
+def test_a_new_customer_gets_the_popularity_fallback(planted):
+    events, lists = planted
+    model = rec.fit_recommender(events)
+    order_count = (
+        events.loc[
+            (events["event_type"] == "purchase") & events["is_merchandise"],
+            ["product_id", "order_id"],
+        ]
+        .drop_duplicates()
+        .groupby("product_id")
+        .size()
+    )
+    browse_count = (
+        events.loc[events["event_type"].isin(["view", "cart"])]
+        .groupby("product_id")
+        .size()
+    )
+    popular = (
+        pd.DataFrame({"orders": order_count, "browsing": browse_count})
+        .fillna(0)
+        .reset_index(names="product_id")
+        .sort_values(
+            ["orders", "browsing", "product_id"], ascending=[False, False, True]
+        )
+    )["product_id"].tolist()
+    for customer in ("newcomer", "postage-only"):
+        mine = lists.loc[lists["customer_id"] == customer]
+        assert mine["product_id"].tolist() == popular[:5]
+        assert mine["reason"].eq("popular overall").all()
+    stranger = rec.recommend(model, customer_ids=["stranger"], count=5)
+    assert stranger["product_id"].tolist() == popular[:5]
+
+
+def test_tiers_keep_their_order_and_the_favourite_category_is_used(planted):
+    events, _ = planted
+    model = rec.fit_recommender(events)
+    lists = rec.recommend(model, count=11)
+    tier = lists["reason"].map(
+        lambda reason: (
+            2
+            if reason.startswith("popular overall")
+            else (1 if reason.startswith("popular in") else 0)
+        )
+    )
+    assert (
+        lists.assign(tier=tier)
+        .groupby("customer_id")["tier"]
+        .apply(lambda tiers: tiers.is_monotonic_increasing)
+        .all()
+    )
+    categories = pd.Series({p: c for p, (_, c, _) in PRODUCTS.items()})
+    in_category = lists.loc[lists["reason"] == "popular in your favourite category"]
+    for customer, group in in_category.groupby("customer_id"):
+        history = events.loc[
+            (events["customer_id"] == customer)
+            & events["event_type"].isin(["view", "cart", "purchase"])
+            & events["is_merchandise"]
+        ]
+        weights = history["event_type"].map({"view": 1.0, "cart": 3.0, "purchase": 5.0})
+        by_category = weights.groupby(history["category"]).sum()
+        favourite = by_category[by_category == by_category.max()].index.min()
+        assert set(categories[group["product_id"]]) == {favourite}
+
+
+def test_ties_are_broken_by_product_id():
+    rows = [event("a", "view", 1, product) for product in ("o3", "k2", "h1")]
+    rows.append(event("b", "search", 2, None))
+    lists = rec.recommend_products(pd.DataFrame(rows), count=3)
+    newcomer = lists.loc[lists["customer_id"] == "b"]
+    assert newcomer["product_id"].tolist() == ["h1", "k2", "o3"]
+
+
+def test_any_row_order_and_batch_size_give_the_same_tables(planted):
+    events, lists = planted
+    shuffled = events.sample(frac=1.0, random_state=4)
+    pd.testing.assert_frame_equal(rec.recommend_products(shuffled, count=5), lists)
+    pd.testing.assert_frame_equal(
+        rec.similar_products(shuffled, count=4), rec.similar_products(events, count=4)
+    )
+    model = rec.fit_recommender(events)
+    pd.testing.assert_frame_equal(rec.recommend(model, count=5, batch_size=7), lists)
+
+
+def test_tables_have_the_documented_columns_and_types(planted):
+    events, lists = planted
+    evaluation = rec.evaluate_recommendations(
+        events, as_of_date="2024-01-14", holdout_days=2, count=5
+    )
+    for table, schema in (
+        (lists, rec.RECOMMENDATIONS_SCHEMA),
+        (rec.similar_products(events, count=3), rec.SIMILARITY_SCHEMA),
+        (evaluation.metrics, rec.METRICS_SCHEMA),
+    ):
+        assert list(table.columns) == list(schema)
+        for column, dtype in schema.items():
+            assert str(table[column].dtype) == ("string" if dtype == "str" else dtype)
+    assert set(lists["reason"]) <= set(rec.REASONS)
+
+
+def plain_ranking_metrics(lists, relevant, k, catalogue_size):
+    """Textbook top-k metrics, one customer at a time."""
+    wanted = relevant.groupby("customer_id")["product_id"].apply(set).to_dict()
+    ranked = lists.sort_values("rank").groupby("customer_id")["product_id"].apply(list)
+    totals = {"precision": 0.0, "recall": 0.0, "hit": 0.0, "ndcg": 0.0, "map": 0.0}
+    shown = set()
+    for customer, products in wanted.items():
+        top = ranked.get(customer, [])[:k]
+        shown.update(top)
+        hits = [product in products for product in top]
+        totals["precision"] += sum(hits) / k
+        totals["recall"] += sum(hits) / len(products)
+        totals["hit"] += float(any(hits))
+        dcg = sum(1 / math.log2(i + 2) for i, hit in enumerate(hits) if hit)
+        ideal = sum(1 / math.log2(i + 2) for i in range(min(len(products), k)))
+        totals["ndcg"] += dcg / ideal
+        precisions = [sum(hits[: i + 1]) / (i + 1) for i, hit in enumerate(hits) if hit]
+        totals["map"] += sum(precisions) / min(len(products), k)
+    count = len(wanted)
+    return {
+        "precision_at_k": totals["precision"] / count,
+        "recall_at_k": totals["recall"] / count,
+        "hit_rate_at_k": totals["hit"] / count,
+        "ndcg_at_k": totals["ndcg"] / count,
+        "map_at_k": totals["map"] / count,
+        "catalogue_coverage": len(shown) / catalogue_size,
+        "count_customers_evaluated": count,
+    }
+
+
+# A second, less popular pair for the holdout data.
+OTHER_PAIR = ("k1", "o4")
+
+
+def holdout_events(seed=8):
+    """Sixty days of two planted pairs: the second product of a pair is
+    bought four days after the first, so many land in the holdout. The
+    popular pair's products top the popularity list, so only a model that
+    learnt the pairs gets the other pair right."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    merchandise = [product for product in PRODUCTS if product != "POST"]
+    for number in range(150):
+        customer = f"c{number:03d}"
+        day = float(rng.uniform(0, 55)) * 24
+        pair = PAIR if number % 5 < 3 else OTHER_PAIR
+        first, second = pair if number % 2 else pair[::-1]
+        rows.append(event(customer, "purchase", day, first, f"{customer}-1"))
+        rows.append(event(customer, "purchase", day + 96, second, f"{customer}-2"))
+        rows.append(event(customer, "purchase", day + 96, "POST", f"{customer}-2"))
+        for line in range(2):
+            product = merchandise[rng.integers(len(merchandise))]
+            rows.append(event(customer, "view", day + line, product))
+    return pd.DataFrame(rows)
+
+
+def test_evaluation_metrics_match_an_independent_recount():
+    events = holdout_events()
+    evaluation = rec.evaluate_recommendations(
+        events, as_of_date="2024-03-01", holdout_days=10, count=2
+    )
+    # The purchases that count, rebuilt in plain pandas.
+    holdout_start = pd.Timestamp("2024-02-20")
+    purchases = events.loc[
+        (events["event_type"] == "purchase") & events["is_merchandise"]
+    ]
+    inside = purchases.loc[purchases["event_at"] >= holdout_start]
+    before = purchases.loc[purchases["event_at"] < holdout_start]
+    seen = set(zip(before["customer_id"], before["product_id"], strict=True))
+    expected = sorted(
+        {
+            pair
+            for pair in zip(inside["customer_id"], inside["product_id"], strict=True)
+            if pair not in seen
+        }
+    )
+    relevant = evaluation.relevant
+    assert (
+        list(zip(relevant["customer_id"], relevant["product_id"], strict=True))
+        == expected
+    )
+
+    catalogue = len(rec.fit_recommender(events, cutoff=holdout_start).product_ids)
+    table = evaluation.metrics.set_index("model_name")
+    for name, lists in (
+        ("recommender", evaluation.recommendations),
+        ("popularity_baseline", evaluation.baseline_recommendations),
+    ):
+        reference = plain_ranking_metrics(lists, relevant, 2, catalogue)
+        for metric, value in reference.items():
+            assert table.loc[name, metric] == pytest.approx(value), (name, metric)
+    assert table["holdout_start_at"].eq(holdout_start).all()
+    assert table["count_customers_evaluated"].gt(10).all()
+    # The planted pairs make the model beat popularity on this split.
+    model, baseline = table.loc["recommender"], table.loc["popularity_baseline"]
+    assert model["hit_rate_at_k"] > baseline["hit_rate_at_k"]
+    assert model["ndcg_at_k"] > baseline["ndcg_at_k"]
+
+
+def test_ranking_metrics_match_a_plain_loop_on_random_lists():
+    rng = np.random.default_rng(5)
+    lists = []
+    for customer in range(60):
+        products = rng.choice(40, size=rng.integers(0, 8), replace=False)
+        lists += [
+            (f"c{customer}", f"p{p}", rank + 1) for rank, p in enumerate(products)
+        ]
+    lists = pd.DataFrame(lists, columns=["customer_id", "product_id", "rank"])
+    relevant = pd.DataFrame(
+        [
+            (f"c{customer}", f"p{p}")
+            for customer in range(0, 70, 2)
+            for p in rng.choice(40, size=rng.integers(1, 6), replace=False)
+        ],
+        columns=["customer_id", "product_id"],
+    )
+    for k in (1, 3, 5):
+        ours = ranking_metrics(lists, relevant, k=k, catalogue_size=40)
+        reference = plain_ranking_metrics(lists, relevant, k, 40)
+        assert ours == pytest.approx(reference)
+
+
+def test_a_holdout_without_purchases_warns_and_still_builds(planted):
+    events, _ = planted
+    with pytest.warns(UserWarning, match="no customer bought"):
+        evaluation = rec.evaluate_recommendations(
+            events, as_of_date="2024-03-01", holdout_days=5
+        )
+    metrics = evaluation.metrics
+    assert metrics["model_name"].tolist() == ["recommender", "popularity_baseline"]
+    assert metrics["precision_at_k"].isna().all()
+    assert metrics["warning"].notna().all()
+    with pytest.warns(UserWarning, match="no events"):
+        rec.evaluate_recommendations(events.head(0))
+    assert rec.recommend_products(events.head(0)).empty
+
+
+def test_the_linear_time_cut_keeps_the_exact_top():
+    rng = np.random.default_rng(1)
+    rows, cols = 60, 500
+    dense = np.round(rng.random((rows, cols)), 2) * (rng.random((rows, cols)) < 0.6)
+    matrix = sparse.csr_matrix(dense)
+    counts = rng.integers(1, 40, rows)
+    keep = rec._may_reach_top(matrix.indptr, matrix.data, counts, 1e-9)
+    row = np.repeat(np.arange(rows), np.diff(matrix.indptr))
+    picked = rec._top_in_lists(
+        row[keep], matrix.indices[keep], rec._quantise(matrix.data[keep]), 40, 9
+    )
+    got = pd.DataFrame({"row": picked[0], "col": picked[1], "rank": picked[2]}).query(
+        "rank <= @counts[row]"
+    )
+    expected = []
+    for r in range(rows):
+        order = sorted(((-value, c) for c, value in enumerate(dense[r]) if value > 0))[
+            : counts[r]
+        ]
+        expected += [(r, c, rank + 1) for rank, (_, c) in enumerate(order)]
+    assert list(got.itertuples(index=False, name=None)) == expected
+    assert keep.sum() < len(keep)
+
+
+def test_config_values_may_arrive_as_text():
+    settings = rec.settings_from_config(
+        {
+            "as_of_date": None,
+            "recommendation_count": "7",
+            "recommendation_holdout_days": 14,
+            "recommendation_allow_repeat_purchases": "False",
+            "recommendation_view_weight": "0.5",
+            "recommendation_cart_weight": None,
+            "recommendation_purchase_weight": 4,
+        }
+    )
+    assert settings == {
+        "as_of_date": None,
+        "count": 7,
+        "holdout_days": 14,
+        "allow_repeat_purchases": False,
+        "view_weight": 0.5,
+        "purchase_weight": 4.0,
+    }
+    with pytest.raises(ValueError, match="recommendation_allow_repeat_purchases"):
+        rec.settings_from_config({"recommendation_allow_repeat_purchases": "maybe"})
+    with pytest.raises(ValueError, match="recommendation_view_weight"):
+        rec.fit_recommender(planted_events(), view_weight=-1)
