@@ -21,10 +21,13 @@ are removed and the last good publication stays as it was. The previous
 Parquet folder is kept for readers still resolving the old link; older ones
 are deleted. The copy also holds meta.published_tables (table, rows, time).
 
-Run it only after a build that succeeded (`make build` does); it reads the
-warehouse read-only, so it fails while a build still holds it. Defaults:
-$CUSTOMER_ANALYTICS_DB or warehouse/customer_analytics.duckdb, and
-$CUSTOMER_ANALYTICS_PUBLISHED_DIR or warehouse/published.
+Run it only after a build that succeeded (`make build` does): it reads
+dbt's target/run_results.json (or --run-results) and refuses when the last
+dbt command had an error or a failing test, or when there is no such file,
+unless --force. It reads the warehouse read-only, so it fails while a build
+still holds it. Defaults: $CUSTOMER_ANALYTICS_DB or
+warehouse/customer_analytics.duckdb, and $CUSTOMER_ANALYTICS_PUBLISHED_DIR
+or warehouse/published.
 
 Known shortcoming: the swaps rely on POSIX rename semantics and symlinks; on
 Windows a rename onto a file a reader holds open fails, so publishing there
@@ -271,6 +274,28 @@ def publish(source: Path, dest: Path) -> dict[str, int]:
     return row_counts
 
 
+def check_last_build(run_results: Path) -> None:
+    """Raise PublishError unless dbt's last run results show no failure."""
+    if not run_results.exists():
+        raise PublishError(
+            f"no dbt run results at {run_results}: run `dbt build` first, "
+            "point --run-results at its target folder, or pass --force"
+        )
+    results = json.loads(run_results.read_text())["results"]
+    failed = [
+        result["unique_id"]
+        for result in results
+        if result["status"] in ("error", "fail", "runtime error", "skipped")
+    ]
+    if failed:
+        raise PublishError(
+            f"the last dbt command ({run_results}) did not succeed: "
+            + ", ".join(failed[:5])
+            + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+            + "; the last good publication is left as it was"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -285,8 +310,21 @@ def main(argv: list[str] | None = None) -> int:
         default=default_path("CUSTOMER_ANALYTICS_PUBLISHED_DIR", DEFAULT_DEST),
         help="the folder readers use",
     )
+    parser.add_argument(
+        "--run-results",
+        type=Path,
+        default=PROJECT_DIR / "target" / "run_results.json",
+        help="dbt's run_results.json of the build to publish",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="publish without checking dbt's run results",
+    )
     args = parser.parse_args(argv)
     try:
+        if not args.force:
+            check_last_build(args.run_results)
         row_counts = publish(args.source, args.dest)
     except PublishError as error:
         print(f"publish: {error}", file=sys.stderr)

@@ -270,7 +270,36 @@ def test_publishing_while_a_build_holds_the_warehouse_fails_cleanly(
 
 def test_publish_cli_names_a_missing_warehouse(tmp_path, capsys):
     code = publish.main(
-        ["--source", str(tmp_path / "none.duckdb"), "--dest", str(tmp_path)]
-    )
+        [
+            "--source", str(tmp_path / "none.duckdb"),
+            "--dest", str(tmp_path),
+            "--force",
+        ]
+    )  # fmt: skip
     assert code == 1
     assert "No warehouse at" in capsys.readouterr().err
+
+
+def test_publish_cli_refuses_after_a_failed_build(warehouse, tmp_path, capsys):
+    dest = tmp_path / "published"
+    publish.publish(warehouse / "warehouse.duckdb", dest)
+    before = snapshot(dest)
+    run_results = tmp_path / "run_results.json"
+    run_results.write_text(
+        '{"results": [{"unique_id": "model.customer_analytics.fct_orders",'
+        ' "status": "success"}, {"unique_id": "test.customer_analytics.x",'
+        ' "status": "fail"}]}'
+    )
+    args = [
+        "--source", str(warehouse / "warehouse.duckdb"),
+        "--dest", str(dest),
+        "--run-results", str(run_results),
+    ]  # fmt: skip
+    assert publish.main(args) == 1
+    assert "test.customer_analytics.x" in capsys.readouterr().err
+    assert snapshot(dest) == before
+    # Without run results there is nothing to vouch for the build either.
+    run_results.unlink()
+    assert publish.main(args) == 1
+    assert "no dbt run results" in capsys.readouterr().err
+    assert snapshot(dest) == before
