@@ -17,19 +17,14 @@
     happened before it (up to the end of the previous day).
 -#}
 {% macro as_of_date() -%}
-    {%- set value = var("as_of_date", "") | string | trim -%}
-    {%- if value == "" or value == "None" -%}
+    {#- stops the build unless empty or a real calendar date -#}
+    {%- set value = validated_as_of_date() -%}
+    {%- if value == "" -%}
         (
             select cast({{ dbt.dateadd("day", 1, "max(event_at)") }} as date)
             from {{ ref("fct_events") }}
         )
-    {%- elif modules.re.match("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", value) -%}
-        cast('{{ value }}' as date)
     {%- else -%}
-        {{ exceptions.raise_compiler_error(
-            "The var as_of_date is '" ~ value ~ "'; it must be a date in "
-            ~ "the form YYYY-MM-DD (e.g. --vars '{as_of_date: 2011-12-01}'), "
-            ~ "or empty for the day after the last event."
-        ) }}
+        cast('{{ value }}' as date)
     {%- endif -%}
 {%- endmacro %}

@@ -45,13 +45,21 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Every original column and value as one JSON object, text. -#}
+{#-
+    Every original column that has a value, as one JSON object in text, in
+    file column order. Columns with no value (an empty CSV field, or a
+    column only another file of the glob has, or the phantom column a stray
+    extra field in one row adds to every row) are left out, so a row's raw
+    values, and the event_id hashed from them, depend only on the row
+    itself.
+-#}
 {% macro raw_values_json(columns) -%}
     {{ return(adapter.dispatch(
         "raw_values_json", "customer_analytics"
     )(columns)) }}
 {%- endmacro %}
 
+{#- Spark's to_json leaves null fields out by itself. -#}
 {% macro default__raw_values_json(columns) -%}
     to_json(named_struct(
     {%- for column in columns %}
@@ -62,14 +70,22 @@
     ))
 {%- endmacro %}
 
+{#-
+    DuckDB's json_object keeps nulls, so the object is put together here,
+    with the same text json_object gives ({"a":"x","b":"y"}, no spaces):
+    concat_ws skips the null entries.
+-#}
 {% macro duckdb__raw_values_json(columns) -%}
-    cast(json_object(
-    {%- for column in columns %}
-        '{{ normalize_column_name(column) | replace("'", "''") }}',
-        {{ adapter.quote(column) }}
-        {%- if not loop.last %},{% endif %}
+    '{' || concat_ws(','
+    {%- for column in columns %},
+        case
+            when {{ adapter.quote(column) }} is not null
+                then to_json('{{ normalize_column_name(column)
+                    | replace("'", "''") }}')
+                || ':' || to_json({{ adapter.quote(column) }})
+        end
     {%- endfor %}
-    ) as varchar)
+    ) || '}'
 {%- endmacro %}
 
 {#- Trimmed text with blanks as null. -#}

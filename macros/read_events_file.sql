@@ -156,6 +156,7 @@
       the build. null_padding with quoted newlines needs the single-threaded
       reader (parallel = false); it also keeps the row order.
     - filename under its own name, so a data column called "filename" is kept.
+    - encoding from the var events_encoding (default utf-8).
 -#}
 {% macro events_csv_options() -%}
     {{ return(adapter.dispatch(
@@ -166,5 +167,29 @@
 {% macro duckdb__events_csv_options() -%}
     header = true, all_varchar = true, escape = '"', null_padding = true,
                 strict_mode = false, parallel = false, union_by_name = true,
-                filename = '_source_file'
+                filename = '_source_file', encoding = '{{ events_encoding() }}'
+{%- endmacro %}
+
+{#-
+    events_encoding()
+    The var events_encoding as the CSV reader spells it (utf-8, utf-16 or
+    latin-1; common aliases such as UTF8 or ISO-8859-1 are accepted), or a
+    build-stopping error naming the var and the allowed values.
+-#}
+{% macro events_encoding() -%}
+    {%- set value = var("events_encoding", "utf-8") | string | trim -%}
+    {%- set aliases = {
+        "utf-8": "utf-8", "utf8": "utf-8",
+        "utf-16": "utf-16", "utf16": "utf-16",
+        "latin-1": "latin-1", "latin1": "latin-1",
+        "iso-8859-1": "latin-1", "iso8859-1": "latin-1",
+    } -%}
+    {%- if value | lower not in aliases -%}
+        {{ exceptions.raise_compiler_error(
+            "The var events_encoding is '" ~ value ~ "'; the CSV reader "
+            ~ "knows utf-8, utf-16 and latin-1. Convert a file in another "
+            ~ "encoding (e.g. windows-1252) to UTF-8 first."
+        ) }}
+    {%- endif -%}
+    {{ return(aliases[value | lower]) }}
 {%- endmacro %}

@@ -12,9 +12,14 @@
       value (cancellation lines carry negative quantities).
     - event_id is the md5 of the raw row's values, so it does not depend on
       file names, row numbers or row order; an exact duplicate row shares its
-      first copy's raw values and is rejected as duplicate_event.
+      first copy's raw values and is rejected as duplicate_event. Columns
+      with no value are left out of raw_values, so neither depends on the
+      columns other files of a glob have.
+    - Numeric and date vars are checked first (validate_project_vars): a bad
+      value stops the build with a message naming the var.
 -#}
-{%- set events_format = var("events_format") -%}
+{{ validate_project_vars() }}
+{%- set events_format = var("events_format") | lower -%}
 {#- An events_format with no staging model stops dbt before anything runs,
     with "depends on a node named 'stg_<events_format>__events' which was
     not found" (or "disabled"): that names the file to write for a new shape.

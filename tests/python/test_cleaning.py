@@ -398,8 +398,9 @@ def _classified(result):
 
 
 def _expected_raw(row: dict, columns: list[str]) -> dict:
-    # The CSV reader reads an empty field as null.
-    return {column: (row.get(column) or None) for column in columns}
+    # The CSV reader reads an empty field as null, and raw_values leaves
+    # columns with no value out.
+    return {column: row[column] for column in columns if row.get(column)}
 
 
 # ---------------------------------------------------------------- reasons
@@ -679,3 +680,57 @@ def test_sample_reconciles_with_an_independent_pandas_read(sample_build):
         "select count(*) from marts.fct_events where event_type = 'return'"
     ).iloc[0, 0]
     assert returns == is_cancellation[~invalid_quantity & ~duplicate].sum()
+
+
+# ------------------------------------------------- ids independent of globs
+
+
+def test_event_and_session_ids_do_not_depend_on_other_files(tmp_path):
+    # The same rows alone, and in a glob with a file that has an extra
+    # column and a file with one stray extra field (a phantom column7 for
+    # every row of the union): raw_values leaves out columns with no value,
+    # so event_id and session_id are the same.
+    header = ["event_at", "event_type", "customer_id", "product_id"]
+    rows = [
+        ["2024-03-01T10:00:00Z", "view", "C1", "P1"],
+        ["2024-03-01T10:05:00Z", "cart", "C1", "P1"],
+        ["2024-03-01T10:06:00Z", "view", "C2", ""],
+    ]
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    pd.DataFrame(rows, columns=header).to_csv(alone / "a.csv", index=False)
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    shutil.copy(alone / "a.csv", mixed / "a.csv")
+    pd.DataFrame(
+        [["2024-03-02T09:00:00Z", "view", "C3", "P2", "web"]],
+        columns=[*header, "channel"],
+    ).to_csv(mixed / "b.csv", index=False)
+    (mixed / "c.csv").write_text(
+        ",".join(header) + "\n2024-03-02T09:00:00Z,view,C4,P3,stray\n"
+        "2024-03-02T09:01:00Z,view,C4,P3\n"
+    )
+    select = "+int_events_sessionized reject_reasons"
+    ids = """
+        select
+            classified.source_row_number,
+            classified.event_id,
+            sessionized.session_id,
+            classified.raw_values
+        from intermediate.int_events_classified as classified
+        inner join intermediate.int_events_sessionized as sessionized
+            on classified.event_id = sessionized.event_id
+        where classified.source_file like '%a.csv'
+        order by classified.source_row_number
+    """
+    built_alone = build_on(alone / "*.csv", "canonical", tmp_path / "b1",
+                           select=select, env=CAUTIOUS).query(ids)  # fmt: skip
+    built_mixed = build_on(mixed / "*.csv", "canonical", tmp_path / "b2",
+                           select=select, env=CAUTIOUS).query(ids)  # fmt: skip
+    assert len(built_alone) == 3
+    pd.testing.assert_frame_equal(built_alone, built_mixed)
+    assert json.loads(built_alone["raw_values"].iloc[2]) == {
+        "event_at": "2024-03-01T10:06:00Z",
+        "event_type": "view",
+        "customer_id": "C2",
+    }

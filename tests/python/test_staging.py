@@ -240,3 +240,78 @@ def test_unknown_source_timezone_names_the_var(tmp_path):
         check=False,
     )
     _fails(result, "source_timezone", "'Mars/Olympus_Mons'")
+
+
+# ---------------------------------------------------------------- encoding
+
+LATIN1_ROWS = (
+    b"event_at,event_type,customer_id,product_name,price,quantity,order_id\n"
+    b"2024-03-01 10:00:00,purchase,1,Caf\xe9 cup,1.0,1,O1\n"
+)
+
+
+def test_latin1_file_builds_with_events_encoding(tmp_path):
+    # events_format in another case selects the same shape
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(LATIN1_ROWS)
+    result = build_on(path, "Canonical", tmp_path / "build",
+                      select="+int_events_classified",
+                      extra_vars={"events_encoding": "latin-1"},
+                      env=CAUTIOUS)  # fmt: skip
+    row = result.query(
+        "select product_name, raw_values, reject_reason"
+        " from intermediate.int_events_classified"
+    ).iloc[0]
+    assert row["product_name"] == "Café cup"
+    assert json.loads(row["raw_values"])["product_name"] == "Café cup"
+    assert row["reject_reason"] is None
+
+
+def test_latin1_file_read_as_utf8_names_the_file_and_the_var(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(LATIN1_ROWS)
+    result = build_on(path, "canonical", tmp_path / "build",
+                      select="stg_canonical__events", check=False)  # fmt: skip
+    _fails(result, str(path), "events_encoding", "latin-1")
+    assert "Invalid unicode" not in result.output
+
+
+def test_unknown_events_encoding_names_the_var(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text("event_at,event_type,customer_id\n")
+    result = build_on(path, "canonical", tmp_path / "build",
+                      select="stg_canonical__events",
+                      extra_vars={"events_encoding": "windows-1252"},
+                      check=False)  # fmt: skip
+    _fails(result, "events_encoding", "'windows-1252'", "utf-8, utf-16")
+
+
+# -------------------------------------------------------------------- vars
+
+# (var, bad value, fragment of what the message says is allowed)
+BAD_VARS = [
+    ("session_timeout_minutes", "thirty", "a number of 0 or more"),
+    ("session_timeout_minutes", -5, "a number of 0 or more"),
+    ("future_tolerance_hours", "a day", "a number of 0 or more"),
+    ("as_of_date", "2024-13-01", "calendar date"),
+    ("as_of_date", "2023-02-29", "calendar date"),
+    ("churn_test_share", 1, "above 0 and below 1"),
+    ("segment_k_max", 1, "whole number"),
+    ("recommendation_count", True, "whole number of 1 or more"),
+]
+
+
+@pytest.mark.parametrize(
+    "name, value, allowed", BAD_VARS, ids=[f"{n}={v}" for n, v, _ in BAD_VARS]
+)
+def test_bad_var_names_the_var_the_value_and_what_is_allowed(
+    tmp_path, name, value, allowed
+):
+    path = tmp_path / "events.csv"
+    path.write_text("event_at,event_type,customer_id\n")
+    result = build_on(path, "canonical", tmp_path / "build",
+                      select="int_events_classified",
+                      extra_vars={name: value}, check=False)  # fmt: skip
+    _fails(result, f"The var {name} is '{value}'", allowed)
+    assert "Binder Error" not in result.output
+    assert "Parser Error" not in result.output

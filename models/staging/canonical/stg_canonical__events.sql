@@ -1,7 +1,7 @@
-{{ config(enabled=var("events_format") == "canonical") }}
+{{ config(enabled=var("events_format") | lower == "canonical") }}
 {#-
     Events exported by the shop in the project's own layout (see the README,
-    "The canonical layout"). event_at, event_type and customer_id are
+    "Point it at your data", "The three shapes"). event_at, event_type and customer_id are
     required; every other column is optional and read as null when absent.
     is_merchandise may be given as true/false; blank or unrecognised values
     read as true. Columns beyond these are kept in raw_values only.

@@ -1,4 +1,4 @@
-{{ config(enabled=var("events_format") == "online_retail") }}
+{{ config(enabled=var("events_format") | lower == "online_retail") }}
 {#-
     Order lines in the UCI Online Retail layout, one row per raw line, mapped
     onto the canonical event columns as text. Parsing and validation happen

@@ -1,4 +1,4 @@
-{{ config(enabled=var("events_format") == "rees46") }}
+{{ config(enabled=var("events_format") | lower == "rees46") }}
 {#-
     A clickstream in the REES46 multi-category-store layout, one row per raw
     event, mapped onto the canonical event columns as text. event_time
