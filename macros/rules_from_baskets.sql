@@ -161,28 +161,44 @@
 
     ),
 
-    frequent_triples as (
+    candidate_triple_baskets as {{ rules_materialized_cte() }} (
 
+        -- the baskets holding the first two items of a candidate triple.
+        -- Materialized: left to itself the planner joins the pair baskets
+        -- with every item of the same basket first (60 million rows on the
+        -- bundled sample, 30 s instead of 0.3 s).
         select
+            pair_baskets.basket_id,
             candidate_triples.item_1,
             candidate_triples.item_2,
-            candidate_triples.item_3,
-            count(*) as basket_count
+            candidate_triples.item_3
 
         from pair_baskets
         inner join candidate_triples
             on
                 pair_baskets.item_1 = candidate_triples.item_1
                 and pair_baskets.item_2 = candidate_triples.item_2
+
+    ),
+
+    frequent_triples as (
+
+        select
+            candidate_triple_baskets.item_1,
+            candidate_triple_baskets.item_2,
+            candidate_triple_baskets.item_3,
+            count(*) as basket_count
+
+        from candidate_triple_baskets
         inner join frequent_item_baskets as third_item
             on
-                pair_baskets.basket_id = third_item.basket_id
-                and candidate_triples.item_3 = third_item.item_id
+                candidate_triple_baskets.basket_id = third_item.basket_id
+                and candidate_triple_baskets.item_3 = third_item.item_id
         cross join totals
         group by
-            candidate_triples.item_1,
-            candidate_triples.item_2,
-            candidate_triples.item_3,
+            candidate_triple_baskets.item_1,
+            candidate_triple_baskets.item_2,
+            candidate_triple_baskets.item_3,
             totals.total_baskets
         having {{ is_frequent }}
 
