@@ -28,7 +28,18 @@
     Each touched key's rows are replaced whole (delete+insert on the key),
     so the table equals a full refresh. The pre-hook also stops the run when
     session_timeout_minutes differs from the one the table was built with.
+
+    Built for speed at tens of millions of events: only the columns the
+    session rule needs (key, event_at, event_id) go through the window
+    sorts, in two passes (the gap to the previous event, then the running
+    session number and id), and the session id is hashed once per session,
+    on its first event, then carried forward. The other columns are joined
+    back by event_id at the end. The first version carried every column
+    through three window sorts; at 10 million events this version takes
+    about 40% less time (docs/benchmark.md), and most of what is left is
+    writing the table.
 -#}
+{{ validate_project_vars() }}
 {{ config(
     materialized="incremental",
     incremental_strategy=sessions_incremental_strategy(),
@@ -49,14 +60,18 @@ events as (
 
 keyed as (
 
+    -- reads fct_events itself rather than the events CTE: DuckDB
+    -- materializes a CTE that is used twice, which here meant copying
+    -- every wide row once more before the join back
     select
-        *,
+        event_id,
+        event_at,
         coalesce(
             'customer|' || customer_id,
             'guest|' || coalesce(order_id, event_id)
         ) as sessionization_key
 
-    from events
+    from {{ ref("fct_events") }}
 
 ),
 
@@ -148,60 +163,58 @@ flagged as (
 
 numbered as (
 
+    -- a session's id is set on its first event and carried forward
     select
-        *,
+        event_id,
+        sessionization_key,
         sum(is_session_start) over (
             partition by sessionization_key
             order by event_at, event_id
             rows between unbounded preceding and current row
-        ) as session_number
+        ) as session_number,
+        {{ sessions_last_non_null(
+            "case when is_session_start = 1 then "
+            ~ hash_key(["sessionization_key", "event_id"])
+            ~ " end"
+        ) }} over (
+            partition by sessionization_key
+            order by event_at, event_id
+            rows between unbounded preceding and current row
+        ) as session_id
 
     from flagged
-
-),
-
-with_session_id as (
-
-    select
-        *,
-        first_value(event_id) over (
-            partition by sessionization_key, session_number
-            order by event_at, event_id
-            rows between unbounded preceding and unbounded following
-        ) as session_first_event_id
-
-    from numbered
 
 ),
 
 final as (
 
     select
-        event_id,
-        {{ hash_key(["sessionization_key", "session_first_event_id"]) }}
-            as session_id,
-        cast(session_number as bigint) as session_number,
-        sessionization_key,
-        customer_id,
-        event_type,
-        event_at,
-        product_id,
-        product_name,
-        category,
-        brand,
-        unit_price,
-        quantity,
-        order_id,
-        source_session_id,
-        search_query,
-        country,
-        is_merchandise,
+        events.event_id,
+        numbered.session_id,
+        cast(numbered.session_number as bigint) as session_number,
+        numbered.sessionization_key,
+        events.customer_id,
+        events.event_type,
+        events.event_at,
+        events.product_id,
+        events.product_name,
+        events.category,
+        events.brand,
+        events.unit_price,
+        events.quantity,
+        events.order_id,
+        events.source_session_id,
+        events.search_query,
+        events.country,
+        events.is_merchandise,
 
         cast(
             {{ var("session_timeout_minutes") }} as integer
         ) as session_timeout_minutes
 
-    from with_session_id
+    from numbered
+    inner join events
+        on numbered.event_id = events.event_id
 
 )
 

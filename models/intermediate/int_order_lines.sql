@@ -19,6 +19,8 @@
     - line_revenue follows the revenue rule: unit_price × quantity for
       merchandise lines, 0 for non-merchandise lines (postage, fees, ...).
       It is positive for returns too; is_return says which way it counts.
+      The rule lives in the macro behaviour_line_revenue, which fct_sessions
+      uses too.
 -#}
 with
 
@@ -46,10 +48,8 @@ lines as (
         is_merchandise,
 
         event_type = 'return' as is_return,
-        case
-            when is_merchandise then unit_price * quantity
-            else 0
-        end as line_revenue
+        {{ behaviour_line_revenue("is_merchandise", "unit_price", "quantity") }}
+            as line_revenue
 
     from sessionized
     where event_type in ('purchase', 'return')

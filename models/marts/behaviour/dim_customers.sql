@@ -17,7 +17,11 @@
       top_category_share (top_brand_share) is that category's (brand's)
       share of the customer's events that have a category (brand). All are
       null when no event has a category (brand), as on Online Retail input.
-    - country: from the most recent event that has one.
+    - country: from the most recent event that has one (ties: the larger
+      event_id), taken with behaviour_last_by in the same pass as the
+      counts rather than with a window sort.
+    - Aggregations only, no window sorts: at 10 million events the three
+      windows this model had were about a third of its time.
 -#}
 with
 
@@ -61,26 +65,12 @@ event_summary as (
         count(case when event_type = 'purchase' then 1 end) as purchase_count,
         count(case when event_type = 'return' then 1 end) as return_count,
         count(case when event_type = 'search' then 1 end) as search_count,
-        count(distinct category) as distinct_categories,
-        count(distinct product_id) as distinct_products
+        count(distinct product_id) as distinct_products,
+        {{ behaviour_last_by("country", ["event_at", "event_id"]) }}
+            as country
 
     from customer_events
     group by 1
-
-),
-
-latest_countries as (
-
-    select
-        customer_id,
-        country,
-        row_number() over (
-            partition by customer_id
-            order by event_at desc, event_id desc
-        ) as recency_rank
-
-    from customer_events
-    where country is not null
 
 ),
 
@@ -133,21 +123,20 @@ category_events as (
 
 ),
 
-ranked_categories as (
+top_categories as (
 
-    -- most events first, then alphabetical
+    -- most events first, then alphabetical; also how many there are
     select
         customer_id,
-        category,
-        event_count,
-        cast(event_count as double)
-        / sum(event_count) over (partition by customer_id) as event_share,
-        row_number() over (
-            partition by customer_id
-            order by event_count desc, category asc
-        ) as interest_rank
+
+        {{ behaviour_first_by("category", ["-event_count", "category"]) }}
+            as top_category,
+        cast(max(event_count) as double) / sum(event_count)
+            as top_category_share,
+        count(*) as distinct_categories
 
     from category_events
+    group by 1
 
 ),
 
@@ -164,21 +153,19 @@ brand_events as (
 
 ),
 
-ranked_brands as (
+top_brands as (
 
     -- most events first, then alphabetical
     select
         customer_id,
-        brand,
-        event_count,
-        cast(event_count as double)
-        / sum(event_count) over (partition by customer_id) as event_share,
-        row_number() over (
-            partition by customer_id
-            order by event_count desc, brand asc
-        ) as interest_rank
+
+        {{ behaviour_first_by("brand", ["-event_count", "brand"]) }}
+            as top_brand,
+        cast(max(event_count) as double) / sum(event_count)
+            as top_brand_share
 
     from brand_events
+    group by 1
 
 ),
 
@@ -186,7 +173,7 @@ final as (
 
     select
         event_summary.customer_id,
-        latest_countries.country,
+        event_summary.country,
 
         event_summary.first_seen_at,
         event_summary.last_seen_at,
@@ -219,33 +206,26 @@ final as (
         / 86400
         / nullif(order_summary.order_count - 1, 0)
             as average_days_between_orders,
-        event_summary.distinct_categories,
+        coalesce(top_categories.distinct_categories, 0)
+            as distinct_categories,
         event_summary.distinct_products,
         cast(session_summary.abandoned_cart_session_count as double)
         / nullif(session_summary.carted_session_count, 0)
             as cart_abandonment_rate,
-        ranked_categories.category as top_category,
-        ranked_categories.event_share as top_category_share,
-        ranked_brands.brand as top_brand,
-        ranked_brands.event_share as top_brand_share
+        top_categories.top_category,
+        top_categories.top_category_share,
+        top_brands.top_brand,
+        top_brands.top_brand_share
 
     from event_summary
     inner join session_summary
         on event_summary.customer_id = session_summary.customer_id
     left join order_summary
         on event_summary.customer_id = order_summary.customer_id
-    left join latest_countries
-        on
-            event_summary.customer_id = latest_countries.customer_id
-            and latest_countries.recency_rank = 1
-    left join ranked_categories
-        on
-            event_summary.customer_id = ranked_categories.customer_id
-            and ranked_categories.interest_rank = 1
-    left join ranked_brands
-        on
-            event_summary.customer_id = ranked_brands.customer_id
-            and ranked_brands.interest_rank = 1
+    left join top_categories
+        on event_summary.customer_id = top_categories.customer_id
+    left join top_brands
+        on event_summary.customer_id = top_brands.customer_id
 
 )
 

@@ -12,6 +12,12 @@
       cart_to_purchase_rate: of the sessions that carted it, the share that
       purchased it at the same time as or after the first cart. Both are
       null when nothing was viewed (or carted), e.g. on Online Retail input.
+
+    Built with aggregations only (no window sorts): the latest descriptive
+    values with behaviour_last_by, and the per-session funnel in one pass
+    over (session, product) pairs, using "there is a cart at or after the
+    first view" = "the last cart is at or after the first view" (and the
+    same for purchases after the first cart).
 -#}
 with
 
@@ -34,58 +40,16 @@ product_events as (
 
 ),
 
-ranked_attributes as (
-
-    -- each event's rank, newest first, for each descriptive column it has
-    select
-        product_id,
-        product_name,
-        category,
-        brand,
-        row_number() over (
-            partition by product_id
-            order by
-                case when product_name is null then 1 else 0 end,
-                event_at desc,
-                event_id desc
-        ) as name_rank,
-        row_number() over (
-            partition by product_id
-            order by
-                case when category is null then 1 else 0 end,
-                event_at desc,
-                event_id desc
-        ) as category_rank,
-        row_number() over (
-            partition by product_id
-            order by
-                case when brand is null then 1 else 0 end,
-                event_at desc,
-                event_id desc
-        ) as brand_rank
-
-    from product_events
-
-),
-
-latest_attributes as (
-
-    select
-        product_id,
-        max(case when name_rank = 1 then product_name end) as product_name,
-        max(case when category_rank = 1 then category end) as category,
-        max(case when brand_rank = 1 then brand end) as brand
-
-    from ranked_attributes
-    group by 1
-
-),
-
 event_counts as (
 
     select
         product_id,
 
+        {{ behaviour_last_by("product_name", ["event_at", "event_id"]) }}
+            as product_name,
+        {{ behaviour_last_by("category", ["event_at", "event_id"]) }}
+            as category,
+        {{ behaviour_last_by("brand", ["event_at", "event_id"]) }} as brand,
         max(case when is_merchandise then 1 else 0 end) = 1
             as is_merchandise,
         min(event_at) as first_seen_at,
@@ -124,54 +88,17 @@ sales as (
 
 session_steps as (
 
-    -- per session and product: when it was first viewed
+    -- per session and product: when it was viewed, carted and purchased
     select
         session_id,
         product_id,
-        min(case when event_type = 'view' then event_at end) as first_view_at
+        min(case when event_type = 'view' then event_at end) as first_view_at,
+        min(case when event_type = 'cart' then event_at end) as first_cart_at,
+        max(case when event_type = 'cart' then event_at end) as last_cart_at,
+        max(case when event_type = 'purchase' then event_at end)
+            as last_purchase_at
 
     from product_events
-    group by 1, 2
-
-),
-
-session_carts as (
-
-    select
-        product_events.session_id,
-        product_events.product_id,
-        min(product_events.event_at) as first_cart_at,
-        min(
-            case
-                when product_events.event_at >= session_steps.first_view_at
-                    then product_events.event_at
-            end
-        ) as first_cart_after_view_at
-
-    from product_events
-    inner join session_steps
-        on
-            product_events.session_id = session_steps.session_id
-            and product_events.product_id = session_steps.product_id
-    where product_events.event_type = 'cart'
-    group by 1, 2
-
-),
-
-session_purchases as (
-
-    select
-        product_events.session_id,
-        product_events.product_id
-
-    from product_events
-    inner join session_carts
-        on
-            product_events.session_id = session_carts.session_id
-            and product_events.product_id = session_carts.product_id
-    where
-        product_events.event_type = 'purchase'
-        and product_events.event_at >= session_carts.first_cart_at
     group by 1, 2
 
 ),
@@ -179,24 +106,16 @@ session_purchases as (
 session_funnel as (
 
     select
-        session_steps.product_id,
+        product_id,
 
-        count(session_steps.first_view_at) as viewed_session_count,
-        count(session_carts.first_cart_after_view_at)
+        count(first_view_at) as viewed_session_count,
+        count(case when last_cart_at >= first_view_at then 1 end)
             as viewed_then_carted_session_count,
-        count(session_carts.first_cart_at) as carted_session_count,
-        count(session_purchases.session_id)
+        count(first_cart_at) as carted_session_count,
+        count(case when last_purchase_at >= first_cart_at then 1 end)
             as carted_then_purchased_session_count
 
     from session_steps
-    left join session_carts
-        on
-            session_steps.session_id = session_carts.session_id
-            and session_steps.product_id = session_carts.product_id
-    left join session_purchases
-        on
-            session_steps.session_id = session_purchases.session_id
-            and session_steps.product_id = session_purchases.product_id
     group by 1
 
 ),
@@ -205,9 +124,9 @@ final as (
 
     select
         event_counts.product_id,
-        latest_attributes.product_name,
-        latest_attributes.category,
-        latest_attributes.brand,
+        event_counts.product_name,
+        event_counts.category,
+        event_counts.brand,
         event_counts.is_merchandise,
 
         event_counts.first_seen_at,
@@ -237,8 +156,6 @@ final as (
             as cart_to_purchase_rate
 
     from event_counts
-    inner join latest_attributes
-        on event_counts.product_id = latest_attributes.product_id
     inner join session_funnel
         on event_counts.product_id = session_funnel.product_id
     left join sales

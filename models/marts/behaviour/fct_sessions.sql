@@ -24,6 +24,13 @@
     int_events_sessionized: a run that removes one event and adds another
     inside one old session, keeping its count, start and end; and value
     corrections older than the lookback. --full-refresh repairs both.
+
+    Built in one aggregation over the events plus a second, small pass over
+    cart events (the funnel's "cart at or after the first view" needs the
+    first view first). Entry and exit products and the source session id
+    are taken with behaviour_first_by / behaviour_last_by, not windows, and
+    line revenue follows the revenue rule inline (macro
+    behaviour_line_revenue) instead of joining int_order_lines.
 -#}
 {{ config(
     materialized="incremental",
@@ -43,31 +50,21 @@ sessionized as (
 
 ),
 
-order_lines as (
-
-    select
-        event_id,
-        line_revenue
-
-    from {{ ref("int_order_lines") }}
-
-),
-
 {% if is_incremental() %}
 
 current_sessions as (
 
-    -- each session as it is sessionized now
+    -- each session as it is sessionized now; the id fixes key and number
     select
-        sessionization_key,
         session_id,
-        session_number,
+        min(sessionization_key) as sessionization_key,
+        min(session_number) as session_number,
         count(*) as event_count,
         min(event_at) as session_started_at,
         max(event_at) as session_ended_at
 
     from sessionized
-    group by 1, 2, 3
+    group by 1
 
 ),
 
@@ -136,115 +133,32 @@ touched_keys as (
 
 events as (
 
-    select sessionized.*
+    select
+        sessionized.session_id,
+        sessionized.sessionization_key,
+        sessionized.session_number,
+        sessionized.event_id,
+        sessionized.customer_id,
+        sessionized.event_type,
+        sessionized.event_at,
+        sessionized.product_id,
+        sessionized.source_session_id,
+
+        case
+            when sessionized.event_type in ('purchase', 'return')
+                then {{ behaviour_line_revenue(
+                    "sessionized.is_merchandise",
+                    "sessionized.unit_price",
+                    "sessionized.quantity"
+                ) }}
+            else 0
+        end as line_revenue
 
     from sessionized
     {%- if is_incremental() %}
     inner join touched_keys
         on sessionized.sessionization_key = touched_keys.sessionization_key
     {%- endif %}
-
-),
-
-events_with_revenue as (
-
-    select
-        events.*,
-        coalesce(order_lines.line_revenue, 0) as line_revenue
-
-    from events
-    left join order_lines
-        on events.event_id = order_lines.event_id
-
-),
-
-product_positions as (
-
-    -- events with a product, numbered from both ends of the session
-    select
-        session_id,
-        product_id,
-        row_number() over (
-            partition by session_id
-            order by event_at, event_id
-        ) as position_from_start,
-        row_number() over (
-            partition by session_id
-            order by event_at desc, event_id desc
-        ) as position_from_end
-
-    from events
-    where product_id is not null
-
-),
-
-entry_and_exit as (
-
-    select
-        session_id,
-        max(case when position_from_start = 1 then product_id end)
-            as entry_product_id,
-        max(case when position_from_end = 1 then product_id end)
-            as exit_product_id
-
-    from product_positions
-    group by 1
-
-),
-
-source_sessions as (
-
-    select
-        session_id,
-        source_session_id,
-        row_number() over (
-            partition by session_id
-            order by event_at, event_id
-        ) as position_from_start
-
-    from events
-    where source_session_id is not null
-
-),
-
-first_views as (
-
-    select
-        session_id,
-        min(event_at) as first_view_at
-
-    from events
-    where event_type = 'view'
-    group by 1
-
-),
-
-first_carts_after_view as (
-
-    select
-        events.session_id,
-        min(events.event_at) as first_cart_at
-
-    from events
-    inner join first_views
-        on events.session_id = first_views.session_id
-    where
-        events.event_type = 'cart'
-        and events.event_at >= first_views.first_view_at
-    group by 1
-
-),
-
-purchases_after_cart as (
-
-    select distinct events.session_id
-
-    from events
-    inner join first_carts_after_view
-        on events.session_id = first_carts_after_view.session_id
-    where
-        events.event_type = 'purchase'
-        and events.event_at >= first_carts_after_view.first_cart_at
 
 ),
 
@@ -271,10 +185,36 @@ aggregated as (
         sum(case when event_type = 'purchase' then line_revenue else 0 end)
             as gross_revenue,
         sum(case when event_type = 'return' then line_revenue else 0 end)
-            as returned_revenue
+            as returned_revenue,
+        min(case when event_type = 'view' then event_at end)
+            as first_view_at,
+        max(case when event_type = 'purchase' then event_at end)
+            as last_purchase_at,
+        {{ behaviour_first_by("product_id", ["event_at", "event_id"]) }}
+            as entry_product_id,
+        {{ behaviour_last_by("product_id", ["event_at", "event_id"]) }}
+            as exit_product_id,
+        {{ behaviour_first_by("source_session_id", ["event_at", "event_id"]) }}
+            as source_session_id
 
-    from events_with_revenue
+    from events
     group by 1, 2
+
+),
+
+first_carts_after_view as (
+
+    select
+        events.session_id,
+        min(events.event_at) as first_cart_at
+
+    from events
+    inner join aggregated
+        on events.session_id = aggregated.session_id
+    where
+        events.event_type = 'cart'
+        and events.event_at >= aggregated.first_view_at
+    group by 1
 
 ),
 
@@ -285,7 +225,7 @@ final as (
         aggregated.customer_id,
         aggregated.sessionization_key,
         aggregated.session_number,
-        source_sessions.source_session_id,
+        aggregated.source_session_id,
 
         aggregated.session_started_at,
         aggregated.session_ended_at,
@@ -309,28 +249,22 @@ final as (
         aggregated.purchase_count > 0 as is_converted,
         aggregated.cart_count > 0
         and aggregated.purchase_count = 0 as is_cart_abandoned,
+        -- a purchase at or after the first cart that follows the first view
         case
-            when purchases_after_cart.session_id is not null then 3
+            when
+                aggregated.last_purchase_at
+                >= first_carts_after_view.first_cart_at
+                then 3
             when first_carts_after_view.session_id is not null then 2
-            when first_views.session_id is not null then 1
+            when aggregated.first_view_at is not null then 1
             else 0
         end as funnel_step_reached,
-        entry_and_exit.entry_product_id,
-        entry_and_exit.exit_product_id
+        aggregated.entry_product_id,
+        aggregated.exit_product_id
 
     from aggregated
-    left join source_sessions
-        on
-            aggregated.session_id = source_sessions.session_id
-            and source_sessions.position_from_start = 1
-    left join entry_and_exit
-        on aggregated.session_id = entry_and_exit.session_id
-    left join first_views
-        on aggregated.session_id = first_views.session_id
     left join first_carts_after_view
         on aggregated.session_id = first_carts_after_view.session_id
-    left join purchases_after_cart
-        on aggregated.session_id = purchases_after_cart.session_id
 
 )
 
