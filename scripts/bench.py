@@ -4,6 +4,9 @@ For each size the script generates events (cached), then measures, each in
 its own process so that wall time and peak memory are comparable:
 
 - full:        ``dbt build`` of the whole project on a fresh DuckDB file;
+- sql_queries: the compiled SQL of the compared models run again on that
+               warehouse into in-memory temporary tables (the SQL's own cost,
+               without dbt and without writing a stored table);
 - incremental: ``dbt build`` again after the append-day file arrives (the
                events_path var becomes a glob matching both files);
 - floor:       one DuckDB scan of the raw Parquet touching every column;
@@ -12,7 +15,10 @@ its own process so that wall time and peak memory are comparable:
                after --mlxtend-timeout seconds ("cap hit").
 
 Peak memory is the largest sum of VmRSS over the process and its children,
-read from /proc every 0.1 s (pages shared between processes count twice).
+read from /proc every 0.1 s (pages shared between processes count twice);
+CPU seconds are the tree's user plus system time. The dbt builds mine rules
+at the thresholds mlxtend gets (passed as vars). The report ends with the
+issue's targets, each marked met or not.
 Per-model times come from dbt's run_results.json. A failing dbt build is
 reported with the tail of its log and makes the script exit with status 1;
 the other measurements are still written.
@@ -20,6 +26,9 @@ the other measurements are still written.
 Usage::
 
     python scripts/bench.py --sizes 100000,1000000 --out docs/benchmark.md
+
+When the --out file already has the markers REPORT_BEGIN and REPORT_END,
+only the text between them is replaced, so notes written around them stay.
 
 Run from anywhere; dbt runs in the project directory with its own database,
 target and log folders inside --work-dir.
@@ -31,6 +40,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import subprocess
@@ -51,13 +61,48 @@ MIN_CONFIDENCE = 0.3  # association_min_confidence
 MAX_ITEMSET_SIZE = 3  # association_max_itemset_size
 DENSE_BASKET_CELLS = 500_000_000  # above this, mlxtend gets a sparse one-hot
 
-# Which dbt models do the work each alternative is compared with. Models not
-# (yet) in the project are skipped; a stage with none of them shows "n/a".
-SQL_STAGES = {
-    "sessions": ("int_events_sessionized", "fct_sessions"),
-    "rfm": ("customer_rfm",),
-    "association rules": ("association_rules",),
-}
+# Each compared stage: the dbt models that do the work, the alternative, the
+# stage result holding its timing, and which of its timings compares. Models
+# not (yet) in the project are skipped; a stage with none of them shows
+# "n/a". RFM counts the order models too: pandas starts from the events.
+COMPARED_STAGES = (
+    (
+        "sessions",
+        ("int_events_sessionized", "fct_sessions"),
+        "pandas sort + diff + cumsum + groupby",
+        "pandas_sessions",
+        "compute_s",
+    ),
+    (
+        "sessionization",
+        ("int_events_sessionized",),
+        "pandas sort + diff + cumsum",
+        "pandas_sessions",
+        "sessionize_s",
+    ),
+    (
+        "rfm",
+        ("int_order_lines", "fct_orders", "customer_rfm"),
+        "pandas groupby",
+        "pandas_rfm",
+        "compute_s",
+    ),
+    (
+        "association rules",
+        ("association_rules",),
+        "mlxtend fpgrowth + association_rules",
+        "mlxtend",
+        "compute_s",
+    ),
+)
+
+# The issue's targets, checked at every size (they are set for 10 million).
+FULL_BUILD_TARGET_S = 240
+PEAK_MEMORY_TARGET_MB = 4096
+SESSIONIZATION_SPEEDUP_TARGET = 3  # against pandas
+SESSIONIZATION_FLOOR_TARGET = 5  # times the one-scan floor, at most
+RULES_SPEEDUP_TARGET = 20  # against mlxtend
+INCREMENTAL_SHARE_TARGET = 0.10  # of the full build
 
 
 # ---------------------------------------------------------------------------
@@ -97,12 +142,14 @@ def _tree_rss_kib(root):
 
 
 def measure(command, *, log_path, env=None, cwd=None, timeout=None):
-    """Run ``command``; return wall seconds, peak tree RSS and how it ended.
+    """Run ``command``; return wall and CPU seconds, peak tree RSS and how it
+    ended.
 
     Output goes to ``log_path``. On timeout the whole process group is
     killed and ``timed_out`` is true.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(log_path, "w") as log:
         began = time.perf_counter()
         process = subprocess.Popen(
@@ -123,8 +170,12 @@ def measure(command, *, log_path, env=None, cwd=None, timeout=None):
                 break
             time.sleep(POLL_SECONDS)
         wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "wall_s": wall,
+        # user + system seconds of the finished tree: steadier than wall
+        # time when other work shares the cores
+        "cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
         "peak_rss_mb": peak / 1024,
         "returncode": process.returncode,
         "timed_out": timed_out,
@@ -198,15 +249,20 @@ def stage_pandas_sessions(events_path):
     timeout = pd.Timedelta(minutes=SESSION_TIMEOUT_MINUTES)
     events["is_new_session"] = gap.isna() | (gap > timeout)
     events["session_number"] = events.groupby("customer_id")["is_new_session"].cumsum()
+    sessionize_s = time.perf_counter() - began
+    began = time.perf_counter()
     sessions = events.groupby(["customer_id", "session_number"]).agg(
         started_at=("event_at", "min"),
         ended_at=("event_at", "max"),
         event_count=("event_type", "size"),
     )
+    aggregate_s = time.perf_counter() - began
     return {
         "read_s": read_s,
         "parse_s": parse_s,
-        "compute_s": time.perf_counter() - began,
+        "sessionize_s": sessionize_s,
+        "aggregate_s": aggregate_s,
+        "compute_s": sessionize_s + aggregate_s,
         "sessions": int(len(sessions)),
     }
 
@@ -282,11 +338,54 @@ def stage_mlxtend(events_path):
     }
 
 
+def stage_sql_queries(size_dir):
+    """The compiled SQL of the compared models, each run once against the
+    warehouse the full build left, into an in-memory temporary table: what
+    the SQL costs without dbt around it and without writing a stored table
+    (the pandas and mlxtend timings do not write one either)."""
+    import duckdb
+
+    size_dir = Path(size_dir)
+    target = size_dir / "target_full"
+    # the model's own compiled file, not a unit test's (which has fixtures)
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    compiled_paths = {
+        node["name"]: target
+        / "compiled"
+        / node["package_name"]
+        / node["original_file_path"]
+        for node in nodes.values()
+        if node["resource_type"] == "model"
+    }
+    con = duckdb.connect(str(size_dir / "warehouse.duckdb"))
+    threads = os.environ.get("CUSTOMER_ANALYTICS_THREADS", "2")
+    memory_limit = os.environ.get("CUSTOMER_ANALYTICS_MEMORY_LIMIT", "4GB")
+    con.execute(f"set threads = {threads}")
+    con.execute(f"set memory_limit = '{memory_limit}'")
+    con.execute(f"set temp_directory = '{size_dir / 'duckdb_tmp'}'")
+    con.execute("set TimeZone = 'UTC'")
+    seconds = {}
+    for _, names, *_ in COMPARED_STAGES:
+        for name in names:
+            if name in seconds:
+                continue
+            path = compiled_paths.get(name)
+            if path is None or not path.exists():
+                continue
+            sql = path.read_text()
+            began = time.perf_counter()
+            con.execute(f"create or replace temp table bench_{name} as {sql}")
+            seconds[name] = time.perf_counter() - began
+            con.execute(f"drop table bench_{name}")
+    return {"query_s": seconds}
+
+
 STAGES = {
     "floor": stage_floor,
     "pandas_sessions": stage_pandas_sessions,
     "pandas_rfm": stage_pandas_rfm,
     "mlxtend": stage_mlxtend,
+    "sql_queries": stage_sql_queries,
 }
 
 
@@ -324,7 +423,9 @@ def run_stage(name, events_path, result_path, *, log_path, timeout=None):
 # ---------------------------------------------------------------------------
 
 
-def run_dbt_build(events_path, size_dir, label, *, project_dir, timeout):
+def run_dbt_build(
+    events_path, size_dir, label, *, project_dir, profiles_dir, timeout
+):
     """``dbt build`` the project into size_dir's database; returns measurements
     and per-model times from run_results.json."""
     target = size_dir / f"target_{label}"
@@ -335,12 +436,19 @@ def run_dbt_build(events_path, size_dir, label, *, project_dir, timeout):
         "CUSTOMER_ANALYTICS_TEMP_DIR": str(size_dir / "duckdb_tmp"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    dbt_vars = {"events_path": str(events_path), "events_format": "canonical"}
+    dbt_vars = {
+        "events_path": str(events_path),
+        "events_format": "canonical",
+        # mlxtend runs at these thresholds, so the rules compared are the same
+        "association_min_support": MIN_SUPPORT,
+        "association_min_confidence": MIN_CONFIDENCE,
+        "association_max_itemset_size": MAX_ITEMSET_SIZE,
+    }
     command = [
         DBT,
         "build",
         "--profiles-dir",
-        "profiles",
+        str(profiles_dir or "profiles"),
         "--target-path",
         str(target),
         "--log-path",
@@ -408,6 +516,15 @@ def _incremental_models(manifest):
     )
 
 
+def sql_query_seconds(result, names):
+    """Summed in-memory query time of the stage's models, or None."""
+    queries = result.get("sql_queries") or {}
+    if queries.get("status") != "ok":
+        return None
+    found = [queries["query_s"][n] for n in names if n in queries["query_s"]]
+    return sum(found) if found else None
+
+
 def sql_stage_seconds(models, names):
     """Summed execution time of the stage's models that ran, or None."""
     found = [
@@ -464,7 +581,13 @@ def bench_size(size, args):
     )
     events = size_dir / "events.parquet"
     both = size_dir / "events*.parquet"  # the main file and its append day
-    result = {"size": size, "generate": generated, "dir": str(size_dir)}
+    result = {
+        "size": size,
+        "generate": generated,
+        "dir": str(size_dir),
+        # other work on a shared machine shows here; quote it with the times
+        "load_at_start": os.getloadavg()[0],
+    }
 
     if not args.skip_dbt:
         for stale in size_dir.glob("warehouse.duckdb*"):
@@ -475,15 +598,24 @@ def bench_size(size, args):
             size_dir,
             "full",
             project_dir=args.project_dir,
+            profiles_dir=args.profiles_dir,
             timeout=args.dbt_timeout,
         )
         if result["full"]["status"] == "ok":
+            say("the compared models' SQL, without dbt")
+            result["sql_queries"] = run_stage(
+                "sql_queries",
+                size_dir,
+                size_dir / "sql_queries.json",
+                log_path=size_dir / "sql_queries.log",
+            )
             say("incremental dbt build")
             result["incremental"] = run_dbt_build(
                 both,
                 size_dir,
                 "incremental",
                 project_dir=args.project_dir,
+                profiles_dir=args.profiles_dir,
                 timeout=args.dbt_timeout,
             )
 
@@ -501,6 +633,7 @@ def bench_size(size, args):
             log_path=size_dir / f"{name}.log",
             timeout=timeout,
         )
+    result["load_at_end"] = os.getloadavg()[0]
     return result
 
 
@@ -566,6 +699,126 @@ def _wall(stage):
     return f"{stage['wall_s']:.2f}"
 
 
+def check_targets(r):
+    """(target, measured, met) rows for one size; met is None when a
+    measurement is missing."""
+    full, incremental = r.get("full") or {}, r.get("incremental") or {}
+    models = full.get("models", {})
+    full_s = full.get("wall_s") if full.get("status") == "ok" else None
+    incremental_s = (
+        incremental.get("wall_s") if incremental.get("status") == "ok" else None
+    )
+    floor_s = r["floor"].get("scan_s") if r["floor"]["status"] == "ok" else None
+    sessionize_sql = sql_stage_seconds(models, ("int_events_sessionized",))
+    sessionize_alone = sql_query_seconds(r, ("int_events_sessionized",))
+    rules_alone = sql_query_seconds(r, ("association_rules",))
+    pandas = r["pandas_sessions"]
+    sessionize_pandas = pandas.get("sessionize_s") if pandas["status"] == "ok" else None
+    rules_sql = sql_stage_seconds(models, ("association_rules",))
+    mlxtend = r["mlxtend"]
+    rules_alt = mlxtend.get("compute_s") if mlxtend["status"] == "ok" else None
+
+    def row(target, numerator, denominator, limit, *, at_least, unit="×"):
+        if numerator is None or not denominator:
+            return target, "n/a", None
+        value = numerator / denominator
+        met = value >= limit if at_least else value < limit
+        shown = f"{value:.2f}{unit}" if unit == "×" else f"{value:.0f}{unit}"
+        return target, shown, met
+
+    rows = [
+        row(
+            f"full build under {FULL_BUILD_TARGET_S} s",
+            full_s,
+            1,
+            FULL_BUILD_TARGET_S,
+            at_least=False,
+            unit=" s",
+        ),
+        row(
+            f"full build peak under {PEAK_MEMORY_TARGET_MB} MB",
+            full.get("peak_rss_mb") if full_s else None,
+            1,
+            PEAK_MEMORY_TARGET_MB,
+            at_least=False,
+            unit=" MB",
+        ),
+        row(
+            f"sessionization (model) at least {SESSIONIZATION_SPEEDUP_TARGET}× "
+            "faster than pandas",
+            sessionize_pandas,
+            sessionize_sql,
+            SESSIONIZATION_SPEEDUP_TARGET,
+            at_least=True,
+        ),
+        row(
+            f"sessionization (SQL alone) at least {SESSIONIZATION_SPEEDUP_TARGET}× "
+            "faster than pandas",
+            sessionize_pandas,
+            sessionize_alone,
+            SESSIONIZATION_SPEEDUP_TARGET,
+            at_least=True,
+        ),
+        row(
+            f"sessionization (model) within {SESSIONIZATION_FLOOR_TARGET}× the "
+            "floor",
+            sessionize_sql,
+            floor_s,
+            SESSIONIZATION_FLOOR_TARGET,
+            at_least=False,
+        ),
+        row(
+            f"sessionization (SQL alone) within {SESSIONIZATION_FLOOR_TARGET}× "
+            "the floor",
+            sessionize_alone,
+            floor_s,
+            SESSIONIZATION_FLOOR_TARGET,
+            at_least=False,
+        ),
+        row(
+            f"association rules (model) at least {RULES_SPEEDUP_TARGET}× faster "
+            "than mlxtend",
+            rules_alt,
+            rules_sql,
+            RULES_SPEEDUP_TARGET,
+            at_least=True,
+        ),
+        row(
+            f"association rules (SQL alone) at least {RULES_SPEEDUP_TARGET}× "
+            "faster than mlxtend",
+            rules_alt,
+            rules_alone,
+            RULES_SPEEDUP_TARGET,
+            at_least=True,
+        ),
+        row(
+            f"incremental run under {INCREMENTAL_SHARE_TARGET:.0%} of the full "
+            "build",
+            incremental_s,
+            full_s,
+            INCREMENTAL_SHARE_TARGET,
+            at_least=False,
+        ),
+    ]
+    if mlxtend["status"] == "cap hit":
+        # mlxtend took at least the cap, so each ratio is at least this
+        for index, sql in ((6, rules_sql), (7, rules_alone)):
+            if sql:
+                bound = mlxtend["wall_s"] / sql
+                rows[index] = (
+                    rows[index][0],
+                    f"> {bound:.0f}× (mlxtend cap hit)",
+                    bound >= RULES_SPEEDUP_TARGET or None,
+                )
+    return rows
+
+
+def _cpu(stage):
+    if not stage or stage.get("status", "ok") != "ok" or "cpu_s" not in stage:
+        return "n/a"
+    return f"{stage['cpu_s']:.0f}"
+
+
 def render(results, machine, args):
     lines = [
         "# Benchmark",
@@ -581,17 +834,28 @@ def render(results, machine, args):
         f"mlxtend {machine['mlxtend']}. DuckDB threads "
         f"{machine['duckdb_threads']}, memory limit {machine['duckdb_memory_limit']}.",
         "",
+        "Load average (1 minute) at the start and end of each size: "
+        + ", ".join(
+            f"{r['size']:,}: {r.get('load_at_start', 0):.1f} / "
+            f"{r.get('load_at_end', 0):.1f}"
+            for r in results
+        )
+        + f" (on {machine['cores']} cores; above that, other work shared them).",
+        "",
         "Wall times are seconds of the whole process (dbt includes its start-up "
-        "and parsing); peak memory is the summed resident memory of the process "
-        "tree. Stage times are dbt's per-model execution times and, for the "
-        "alternatives, the computation alone (reading and parsing the file are "
+        "and parsing); CPU seconds are user plus system time of the process "
+        "tree, which other work on the machine disturbs less; peak memory is "
+        "the summed resident memory of the process tree. Stage times are "
+        "dbt's per-model execution times and, for the alternatives, the "
+        "computation alone (reading and parsing the file are "
         "shown separately).",
         "",
         "## Whole runs",
         "",
-        "| events | generate s | full build s | full peak MB | incremental s "
-        "| incremental / full | floor scan s | full build / floor |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| events | generate s | full build s | full CPU s | full peak MB "
+        "| incremental s | incremental CPU s | incremental / full "
+        "| floor scan s | full build / floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         full, incremental, floor = r.get("full"), r.get("incremental"), r["floor"]
@@ -607,8 +871,9 @@ def render(results, machine, args):
             generated += " (cached)"
         peak = f"{full['peak_rss_mb']:.0f}" if full else "n/a"
         lines.append(
-            f"| {r['size']:,} | {generated} | {_wall(full)} | {peak} "
-            f"| {_wall(incremental)} | {_ratio(incremental_s, full_s)} "
+            f"| {r['size']:,} | {generated} | {_wall(full)} | {_cpu(full)} | {peak} "
+            f"| {_wall(incremental)} | {_cpu(incremental)} "
+            f"| {_ratio(incremental_s, full_s)} "
             f"| {_s(floor_s)} | {_ratio(full_s, floor_s)} |"
         )
 
@@ -616,39 +881,55 @@ def render(results, machine, args):
         "",
         "## Stages against their alternatives",
         "",
-        "| events | stage | dbt models s | alternative | read s | parse s "
-        "| compute s | peak MB | dbt / alternative |",
-        "|---:|---|---:|---|---:|---:|---:|---:|---:|",
+        "| events | stage | dbt models s | SQL alone s | alternative | read s "
+        "| parse s | compute s | peak MB | dbt / alternative "
+        "| SQL alone / alternative |",
+        "|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         models = (r.get("full") or {}).get("models", {})
-        for stage, alternative, key in (
-            ("sessions", "pandas sort + diff + cumsum", "pandas_sessions"),
-            ("rfm", "pandas groupby", "pandas_rfm"),
-            ("association rules", "mlxtend fpgrowth", "mlxtend"),
-        ):
-            sql = sql_stage_seconds(models, SQL_STAGES[stage])
+        for stage, names, alternative, key, timing in COMPARED_STAGES:
+            sql = sql_stage_seconds(models, names)
+            alone = sql_query_seconds(r, names)
             alt = r[key]
-            compute = alt.get("compute_s") if alt["status"] == "ok" else None
-            read = (
-                alt.get("read_s", alt.get("prepare_s"))
-                if alt["status"] == "ok"
-                else None
-            )
-            parse = alt.get("parse_s") if alt["status"] == "ok" else None
-            shown = _s(compute) if alt["status"] == "ok" else alt["status"]
+            ok = alt["status"] == "ok"
+            compute = alt.get(timing) if ok else None
+            read = alt.get("read_s", alt.get("prepare_s")) if ok else None
+            parse = alt.get("parse_s") if ok else None
+            shown = _s(compute) if ok else alt["status"]
             lines.append(
-                f"| {r['size']:,} | {stage} | {_s(sql)} | {alternative} | {_s(read)} "
-                f"| {_s(parse)} | {shown} | {alt['peak_rss_mb']:.0f} "
-                f"| {_ratio(sql, compute)} |"
+                f"| {r['size']:,} | {stage} | {_s(sql)} | {_s(alone)} | {alternative} "
+                f"| {_s(read)} | {_s(parse)} | {shown} | {alt['peak_rss_mb']:.0f} "
+                f"| {_ratio(sql, compute)} | {_ratio(alone, compute)} |"
             )
     lines += [
         "",
         "dbt models per stage: "
-        + "; ".join(f"{k}: {', '.join(v)}" for k, v in SQL_STAGES.items())
-        + '. For mlxtend, "read s" is reading the file and building the '
-        "one-hot basket table.",
+        + "; ".join(
+            f"{stage}: {', '.join(names)}" for stage, names, *_ in COMPARED_STAGES
+        )
+        + '. "dbt models s" are dbt\'s execution times: the query plus '
+        "writing the table, its contract and its column comments. \"SQL alone "
+        's" runs the same compiled SQL once more after the build into an '
+        "in-memory temporary table, as the alternatives keep their results in "
+        'memory. For mlxtend, "read s" is reading the file and building the '
+        "one-hot basket table. Both sides mine at support "
+        f"{MIN_SUPPORT:g}, confidence {MIN_CONFIDENCE:g}, itemsets up to "
+        f"{MAX_ITEMSET_SIZE} (passed to dbt as vars).",
+        "",
+        "## Targets",
+        "",
+        "Set for 10 million events; checked at every size.",
+        "",
+        "| events | target | measured | met |",
+        "|---:|---|---:|---|",
     ]
+    for r in results:
+        for target, measured, met in check_targets(r):
+            lines.append(
+                f"| {r['size']:,} | {target} | {measured} "
+                f"| {'n/a' if met is None else 'yes' if met else 'no'} |"
+            )
 
     for r in results:
         models = (r.get("full") or {}).get("models")
@@ -673,6 +954,27 @@ def render(results, machine, args):
             "Incremental models: " + (", ".join(incremental_models) or "none") + ".",
         ]
     return "\n".join(lines) + "\n"
+
+
+REPORT_BEGIN = "<!-- bench.py writes from here -->"
+REPORT_END = "<!-- bench.py writes up to here -->"
+
+
+def merge_report(path, report):
+    """The text to write to ``path``: the report alone, or, when the file
+    exists and has the two markers, the file with the report put between
+    them, keeping what was written by hand around them (such as profiling
+    notes from before and after a change)."""
+    try:
+        existing = Path(path).read_text()
+    except OSError:
+        return report
+    if REPORT_BEGIN not in existing or REPORT_END not in existing:
+        return report
+    block = f"{REPORT_BEGIN}\n{report}{REPORT_END}\n"
+    head, rest = existing.split(REPORT_BEGIN, 1)
+    tail = rest.split(REPORT_END, 1)[1].lstrip("\n")
+    return head + block + ("\n" + tail if tail else "")
 
 
 # ---------------------------------------------------------------------------
@@ -732,6 +1034,12 @@ def main(argv=None):
         help="the dbt project to build (default: this checkout)",
     )
     parser.add_argument(
+        "--profiles-dir",
+        type=Path,
+        help="dbt profiles folder (default: the project's profiles/), e.g. to "
+        "try other DuckDB settings",
+    )
+    parser.add_argument(
         "--skip-dbt",
         action="store_true",
         help="measure only the generator, floor and alternatives",
@@ -747,12 +1055,23 @@ def main(argv=None):
         return 0
 
     args.work_dir = args.work_dir.resolve()
-    results = [bench_size(size, args) for size in args.sizes]
+    if args.profiles_dir:
+        args.profiles_dir = args.profiles_dir.resolve()
     machine = machine_description()
+    results = []
+    for size in args.sizes:
+        results.append(bench_size(size, args))
+        if args.json:
+            # saved after every size, so a long run that is stopped keeps
+            # what it measured
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(
+                json.dumps({"machine": machine, "results": results}, indent=2)
+            )
     report = render(results, machine, args)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report)
+        args.out.write_text(merge_report(args.out, report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
@@ -769,7 +1088,7 @@ def main(argv=None):
         f"{r['size']:,} events: {stage} failed"
         for r in results
         for stage in STAGES
-        if r[stage]["status"] == "failed"
+        if stage in r and r[stage]["status"] == "failed"
     ]
     if failed:
         print("bench: " + "; ".join(failed), file=sys.stderr)
