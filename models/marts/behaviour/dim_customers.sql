@@ -100,9 +100,9 @@ order_summary as (
         count(case when is_cancelled then 1 end) as cancellation_count,
         min(case when is_counted_order then ordered_at end) as first_order_at,
         max(case when is_counted_order then ordered_at end) as last_order_at,
-        sum(gross_revenue) as gross_revenue,
-        sum(returned_revenue) as returned_revenue,
-        sum(net_revenue) as net_revenue
+        {{ behaviour_money_sum("gross_revenue") }} as gross_revenue,
+        {{ behaviour_money_sum("returned_revenue") }} as returned_revenue,
+        {{ behaviour_money_sum("net_revenue") }} as net_revenue
 
     from orders
     where customer_id is not null

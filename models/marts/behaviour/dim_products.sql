@@ -73,10 +73,12 @@ sales as (
             as purchased_item_count,
         sum(case when is_return then quantity else 0 end)
             as returned_item_count,
-        sum(case when not is_return then line_revenue else 0 end)
-            as gross_revenue,
-        sum(case when is_return then line_revenue else 0 end)
-            as returned_revenue,
+        {{ behaviour_money_sum(
+            "case when not is_return then line_revenue else 0 end"
+        ) }} as gross_revenue,
+        {{ behaviour_money_sum(
+            "case when is_return then line_revenue else 0 end"
+        ) }} as returned_revenue,
         count(distinct case when not is_return then order_id end)
             as order_count
 

@@ -45,10 +45,12 @@ orders as (
         sum(
             case when is_return and is_merchandise then quantity else 0 end
         ) as returned_item_count,
-        sum(case when not is_return then line_revenue else 0 end)
-            as gross_revenue,
-        sum(case when is_return then line_revenue else 0 end)
-            as returned_revenue
+        {{ behaviour_money_sum(
+            "case when not is_return then line_revenue else 0 end"
+        ) }} as gross_revenue,
+        {{ behaviour_money_sum(
+            "case when is_return then line_revenue else 0 end"
+        ) }} as returned_revenue
 
     from order_lines
     -- the two flags are the same on every line of an order

@@ -182,10 +182,12 @@ aggregated as (
         count(case when event_type = 'search' then 1 end) as search_count,
         count(distinct case when event_type = 'view' then product_id end)
             as viewed_product_count,
-        sum(case when event_type = 'purchase' then line_revenue else 0 end)
-            as gross_revenue,
-        sum(case when event_type = 'return' then line_revenue else 0 end)
-            as returned_revenue,
+        {{ behaviour_money_sum(
+            "case when event_type = 'purchase' then line_revenue else 0 end"
+        ) }} as gross_revenue,
+        {{ behaviour_money_sum(
+            "case when event_type = 'return' then line_revenue else 0 end"
+        ) }} as returned_revenue,
         min(case when event_type = 'view' then event_at end)
             as first_view_at,
         max(case when event_type = 'purchase' then event_at end)

@@ -95,7 +95,7 @@ cohort_activity as (
         ) as active_customer_count,
         count(case when order_months.is_counted_order then 1 end)
             as order_count,
-        sum(order_months.net_revenue) as net_revenue
+        {{ behaviour_money_sum("order_months.net_revenue") }} as net_revenue
 
     from order_months
     inner join cohorts
