@@ -51,8 +51,11 @@ dbt-test: $(INSTALLED)
 	CUSTOMER_ANALYTICS_DB=$(TEST_DB) $(BIN)/dbt build $(DBT_FLAGS) \
 		--full-refresh --target-path target/test
 
+# Two workers, one per core; a test file runs whole on one worker, so the
+# builds a file shares (module fixtures) are made once.
+PYTEST_WORKERS ?= 2
 pytest: $(INSTALLED)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 $(INSTALLED): requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
