@@ -64,6 +64,7 @@ __all__ = [
     "profiles_schema",
     "fit_segments",
     "gather_features",
+    "read_feature_tables",
     "chosen_k",
     "settings_from_config",
 ]
@@ -609,6 +610,31 @@ def gather_features(frames, features):
                 how="left",
             )
     return combined
+
+
+def read_feature_tables(relations, features):
+    """The per-customer tables for ``gather_features``, read from DuckDB
+    relations with only customer_id and the wanted features, so a wide
+    table such as dim_customers is never read whole.
+
+    Parameters
+    ----------
+    relations : sequence of duckdb.DuckDBPyRelation
+        For example customer_rfm then dim_customers, as ``dbt.ref`` gives
+        them.
+    features : sequence of str
+        Feature columns wanted (var segment_features).
+
+    Returns
+    -------
+    list of pandas.DataFrame
+    """
+    frames = []
+    for relation in relations:
+        wanted = [column for column in features if column in relation.columns]
+        columns = ", ".join(f'"{column}"' for column in ["customer_id", *wanted])
+        frames.append(relation.project(columns).df())
+    return frames
 
 
 def chosen_k(model_selection):

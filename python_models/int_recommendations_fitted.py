@@ -19,7 +19,6 @@ recommendation_purchase_weight.
 import pandas as pd
 
 from customer_analytics_ml import recommendations
-from customer_analytics_ml.events import check_events, resolve_as_of
 from customer_analytics_ml.tables import typed_frame
 
 CONFIG_KEYS = (
@@ -40,10 +39,10 @@ def model(dbt, session):
     settings = recommendations.settings_from_config(
         {key: dbt.config.get(key) for key in CONFIG_KEYS}
     )
-    columns = ", ".join(recommendations.EVENT_COLUMNS)
-    events = dbt.ref("fct_events").project(columns).df()
-    events = check_events(events, required=recommendations.EVENT_COLUMNS)
-    as_of = resolve_as_of(events["event_at"], settings.get("as_of_date"))
+    # The relation, not a DataFrame: the recommender aggregates the events
+    # in DuckDB and reads back only customer × product counts.
+    events = dbt.ref("fct_events")
+    as_of = recommendations.resolve_events_as_of(events, settings.get("as_of_date"))
     count = settings.get("count", 10)
     if as_of is None:
         lists = typed_frame(None, TABLES["recommendations"])
@@ -56,7 +55,6 @@ def model(dbt, session):
             cart_weight=settings.get("cart_weight", 3.0),
             purchase_weight=settings.get("purchase_weight", 5.0),
         )
-        del events
         lists = recommendations.recommend(
             fitted,
             count=count,
