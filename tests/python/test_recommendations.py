@@ -519,3 +519,31 @@ def test_a_duckdb_relation_gives_the_same_tables_as_a_frame(planted):
     for column, dtype in rec.RECOMMENDATIONS_SCHEMA.items():
         expected = lists[column].astype(object if dtype == "str" else dtype)
         assert arrow[column].tolist() == expected.tolist(), column
+
+
+def test_catalogue_and_popularity_match_a_plain_pandas_recount():
+    """Name, category and brand: the latest non-null value (ties at the same
+    time: the greatest); orders: distinct order keys, a missing order_id
+    keyed by customer and day; browsing: view and cart lines."""
+    rows = [
+        event("a", "view", 1, "k1"),
+        event("b", "purchase", 2, "k1", "o-1"),
+        event("c", "purchase", 2, "k1", None),
+        event("c", "purchase", 3, "k2", None),
+        event(None, "purchase", 4, "k2", None),
+        event("d", "cart", 5, "k2"),
+    ]
+    events = pd.DataFrame(rows)
+    renamed = {0: "a mug", 1: "b mug", 2: "c mug", 3: None, 4: "z mug", 5: "y mug"}
+    events["product_name"] = [renamed[i] for i in range(len(events))]
+    events.loc[3, "brand"] = "later brand"
+    _, catalogue, _ = rec._read_inputs(events, None)
+    catalogue = catalogue.set_index("product_id")
+    # k1: lines at hours 1, 2, 2 -> latest time 2 holds "b mug" and "c mug".
+    # k2: lines at 3 (no name), 4, 5 -> "y mug" at hour 5.
+    assert catalogue.loc["k1", "product_name"] == "c mug"
+    assert catalogue.loc["k2", "product_name"] == "y mug"
+    assert catalogue.loc["k2", "brand"] == PRODUCTS["k2"][2]
+    # k1: order o-1 and c's day; k2: c's day and the guest's day.
+    assert catalogue["count_orders"].to_dict() == {"k1": 2, "k2": 2}
+    assert catalogue["count_browse_lines"].to_dict() == {"k1": 1, "k2": 1}
