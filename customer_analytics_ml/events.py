@@ -1,7 +1,9 @@
 """Shared rules for reading the clean event table (marts.fct_events).
 
 Every model in this package reads events through these helpers, so that the
-as-of date, the order key and the revenue rule are stated once.
+as-of date, the order key and the revenue rule are stated once. The models
+aggregate events in DuckDB (``query_events``); where their SQL restates the
+order key or the revenue rule, the tests hold it to the functions here.
 
 Rules
 -----

@@ -40,9 +40,12 @@ How a list is made
   "similar to what you viewed" (content); otherwise "popular in your
   favourite category" or "popular overall".
 
-Scale: nothing of size customers × products is ever dense. Similarities are
-built in blocks of products and customers are scored in batches; rankings
-sort one packed 64-bit key per candidate.
+Scale: the events are aggregated in DuckDB (``_read_inputs``), so Python
+sees one row per customer and product, never one per event. Nothing of size
+customers × products is ever dense. Similarities are built in blocks of
+products and customers are scored in batches; rankings sort one packed
+64-bit key per candidate, and reasons look similarities up in a hash of
+packed (product, product) keys.
 """
 
 from __future__ import annotations
@@ -127,7 +130,8 @@ RELEVANT_SCHEMA = {"customer_id": "str", "product_id": "str"}
 MODEL_NAME = "recommender"
 BASELINE_NAME = "popularity_baseline"
 
-# The columns of marts.fct_events the recommender reads.
+# The columns of marts.fct_events the recommender reads (``_INPUT_COLUMNS``
+# are those its DuckDB queries need).
 EVENT_COLUMNS = (
     "customer_id",
     "event_type",
