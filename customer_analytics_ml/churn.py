@@ -43,17 +43,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
 from . import params
-from .events import (
-    check_events,
-    line_value,
-    order_keys,
-    resolve_as_of,
-    sorted_unique,
-)
+from .events import query_events, resolve_as_of, sorted_unique
 from .metrics import classification_metrics
 from .tables import typed_frame
 
@@ -245,11 +241,13 @@ _VIEW, _CART, _PURCHASE, _RETURN = range(4)
 
 @dataclass(frozen=True)
 class _Codes:
-    """Events as integer codes, made once per fit.
+    """The events of known customers as integer codes, made once per fit.
 
-    Coding a column of ten million texts takes about a second; each cutoff
-    then only filters integer arrays. Order lines are merchandise purchases
-    by a known customer; their order keys are coded separately.
+    DuckDB computes the numbers (time, kind, revenue, order key) in one
+    scan; ids are coded from Arrow, so ten million events never become
+    Python strings. Each cutoff then only filters integer arrays. Order
+    lines are merchandise purchases; their order keys are coded
+    separately. ``last_at`` is the last event of anyone, guests included.
     """
 
     at: np.ndarray
@@ -262,31 +260,86 @@ class _Codes:
     category_count: int
     order_rows: np.ndarray
     order: np.ndarray
+    last_at: pd.Timestamp | None
+
+
+# One row per event of a known customer, in table order (a projection and a
+# filter keep it, so float sums are the same on every build). kind: 0 view,
+# 1 cart, 2 purchase, 3 return, -1 other. value is events.line_value;
+# order_key is events.order_keys on merchandise purchases, else null. A
+# missing time sorts first, as numpy's NaT does.
+_CODES_SQL = """
+with typed as (
+    select
+        cast(customer_id as varchar) as customer_id,
+        cast(event_at as timestamp) as event_at,
+        cast(category as varchar) as category,
+        coalesce(cast(unit_price as double), 0)
+            * coalesce(cast(quantity as bigint), 1) as line_amount,
+        cast(order_id as varchar) as order_id,
+        coalesce(cast(is_merchandise as boolean), true) as is_merchandise,
+        case cast(event_type as varchar)
+            when 'view' then 0
+            when 'cart' then 1
+            when 'purchase' then 2
+            when 'return' then 3
+            else -1
+        end as kind
+    from events
+    where customer_id is not null
+)
+select
+    coalesce(epoch_us(event_at), -9223372036854775808) as at,
+    customer_id,
+    cast(kind as tinyint) as kind,
+    is_merchandise,
+    case
+        when is_merchandise and kind = 2 then line_amount
+        when is_merchandise and kind = 3 then -line_amount
+        else 0.0
+    end as value,
+    category,
+    case when is_merchandise and kind = 2 then coalesce(
+        order_id, customer_id || '|' || strftime(event_at, '%Y-%m-%d')
+    ) end as order_key
+from typed
+"""
 
 
 def _encode(events):
-    events = check_events(events, required=EVENT_COLUMNS)
-    customer, customer_names = pd.factorize(events["customer_id"])
-    codes, values = pd.factorize(events["event_type"])
-    known = {"view": _VIEW, "cart": _CART, "purchase": _PURCHASE, "return": _RETURN}
-    kind = np.array([known.get(value, -1) for value in values] + [-1], "int64")
-    kind = kind[codes]
-    is_merchandise = events["is_merchandise"].to_numpy(dtype=bool)
-    category, category_names = pd.factorize(events["category"])
-    order_rows = np.flatnonzero((customer >= 0) & (kind == _PURCHASE) & is_merchandise)
-    order, _ = pd.factorize(order_keys(events.iloc[order_rows]))
+    table = query_events(events, _CODES_SQL, required=EVENT_COLUMNS, arrow=True)
+    last = query_events(
+        events,
+        "select max(cast(event_at as timestamp)) as last_at from events",
+        required=("event_at",),
+    )["last_at"]
+    customer, customer_names = _dictionary_codes(table["customer_id"])
+    category, category_names = _dictionary_codes(table["category"])
+    kind = table["kind"].to_numpy().astype("int64")
+    is_merchandise = table["is_merchandise"].to_numpy(zero_copy_only=False)
+    order_rows = np.flatnonzero((kind == _PURCHASE) & is_merchandise)
+    order, _ = _dictionary_codes(table["order_key"].take(pa.array(order_rows)))
     return _Codes(
-        at=events["event_at"].to_numpy().astype("int64"),
+        at=table["at"].to_numpy(),
         customer=customer,
-        customer_names=np.asarray(customer_names, dtype=object).astype(str),
+        customer_names=customer_names.astype(str),
         kind=kind,
         is_merchandise=is_merchandise,
-        value=line_value(events),
+        value=table["value"].to_numpy(),
         category=category,
         category_count=len(category_names),
         order_rows=order_rows,
         order=order,
+        last_at=resolve_as_of(pd.to_datetime(last), None),
     )
+
+
+def _dictionary_codes(column):
+    """Integer code of each value of an Arrow text column (-1 for null) and
+    the distinct values, coded in Arrow without Python strings."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    codes = encoded.indices.fill_null(-1).to_numpy().astype("int64")
+    return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
 
 
 def _microseconds(timestamp):
@@ -463,8 +516,10 @@ def fit_churn_model(
     """
     _check_settings(horizon_days, max_depth, min_samples_leaf, class_weight, test_share)
     codes = _encode(events)
-    at = codes.at.astype("datetime64[us]")
-    as_of = resolve_as_of(pd.Series(at), as_of_date)
+    if as_of_date is None or (isinstance(as_of_date, str) and not as_of_date.strip()):
+        as_of = codes.last_at
+    else:
+        as_of = resolve_as_of(pd.Series([], dtype="datetime64[us]"), as_of_date)
     if as_of is None:
         return _untrained("there are no events to train on", None, horizon_days)
     training_cutoff = as_of - pd.Timedelta(days=horizon_days)

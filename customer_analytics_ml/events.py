@@ -1,7 +1,9 @@
 """Shared rules for reading the clean event table (marts.fct_events).
 
 Every model in this package reads events through these helpers, so that the
-as-of date, the order key and the revenue rule are stated once.
+as-of date, the order key and the revenue rule are stated once. The models
+aggregate events in DuckDB (``query_events``); where their SQL restates the
+order key or the revenue rule, the tests hold it to the functions here.
 
 Rules
 -----
@@ -16,6 +18,7 @@ Rules
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -23,6 +26,8 @@ __all__ = [
     "EVENT_COLUMNS",
     "DAY",
     "check_events",
+    "query_events",
+    "sql_timestamp",
     "resolve_as_of",
     "order_keys",
     "line_value",
@@ -219,3 +224,51 @@ def sorted_unique(keys):
     first[0] = True
     np.not_equal(keys[1:], keys[:-1], out=first[1:])
     return keys[first]
+
+
+def query_events(events, sql, *, required, name="events", arrow=False):
+    """Run ``sql`` over the events, which it reads as the table ``events``.
+
+    The models aggregate the events in DuckDB and fetch only the (small)
+    result, so ten million event rows never become Python objects.
+
+    Parameters
+    ----------
+    events : duckdb.DuckDBPyRelation or pandas.DataFrame
+        A relation over marts.fct_events (what ``dbt.ref`` gives a Python
+        model), or rows shaped like it, which are first checked and typed
+        by ``check_events``.
+    sql : str
+        One query that reads ``events``.
+    required : iterable of str
+        Columns the query reads; a missing one raises ``ValueError``.
+
+    arrow : bool
+        Return a pyarrow Table instead: text stays in Arrow buffers, which
+        hold ten million short ids in a fraction of the memory of Python
+        strings.
+
+    Returns
+    -------
+    pandas.DataFrame or pyarrow.Table
+        The query's result, rows in the order the query gives them.
+    """
+    if isinstance(events, duckdb.DuckDBPyRelation):
+        missing = [column for column in required if column not in events.columns]
+        if missing:
+            raise ValueError(
+                f"{name} is missing column(s) {missing}; expected the columns "
+                f"of marts.fct_events, at least {list(required)}"
+            )
+        result = events.query("events", sql)
+        return result.to_arrow_table() if arrow else result.df()
+    frame = check_events(events, required=required, name=name)
+    with duckdb.connect() as connection:
+        result = connection.from_df(frame).query("events", sql)
+        return result.to_arrow_table() if arrow else result.df()
+
+
+def sql_timestamp(timestamp):
+    """A naive UTC timestamp as a DuckDB literal (microsecond precision)."""
+    text = pd.Timestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return f"timestamp '{text}'"

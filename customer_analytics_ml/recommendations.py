@@ -40,9 +40,12 @@ How a list is made
   "similar to what you viewed" (content); otherwise "popular in your
   favourite category" or "popular overall".
 
-Scale: nothing of size customers × products is ever dense. Similarities are
-built in blocks of products and customers are scored in batches; rankings
-sort one packed 64-bit key per candidate.
+Scale: the events are aggregated in DuckDB (``_read_inputs``), so Python
+sees one row per customer and product, never one per event. Nothing of size
+customers × products is ever dense. Similarities are built in blocks of
+products and customers are scored in batches; rankings sort one packed
+64-bit key per candidate, and reasons look similarities up in a hash of
+packed (product, product) keys.
 """
 
 from __future__ import annotations
@@ -52,13 +55,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from . import params
-from .events import check_events, order_keys, resolve_as_of, sorted_unique
+from .events import query_events, resolve_as_of, sql_timestamp
 from .metrics import ranking_metrics
-from .tables import typed_frame
+from .tables import arrow_table, typed_frame
 
 __all__ = [
     "RECOMMENDATIONS_SCHEMA",
@@ -72,6 +77,7 @@ __all__ = [
     "similar_products",
     "evaluate_recommendations",
     "EVENT_COLUMNS",
+    "resolve_events_as_of",
     "settings_from_config",
 ]
 
@@ -124,7 +130,8 @@ RELEVANT_SCHEMA = {"customer_id": "str", "product_id": "str"}
 MODEL_NAME = "recommender"
 BASELINE_NAME = "popularity_baseline"
 
-# The columns of marts.fct_events the recommender reads.
+# The columns of marts.fct_events the recommender reads (``_INPUT_COLUMNS``
+# are those its DuckDB queries need).
 EVENT_COLUMNS = (
     "customer_id",
     "event_type",
@@ -197,8 +204,10 @@ def fit_recommender(
 
     Parameters
     ----------
-    events : pandas.DataFrame
-        Rows shaped like marts.fct_events.
+    events : duckdb.DuckDBPyRelation or pandas.DataFrame
+        marts.fct_events as a relation, or rows shaped like it. Either way
+        the events are aggregated in DuckDB (see ``_read_inputs``); only
+        per customer × product counts and per-product facts reach Python.
     cutoff : pandas.Timestamp or None
         Only events strictly before it are used; None uses all.
     view_weight, cart_weight, purchase_weight : float
@@ -222,67 +231,39 @@ def fit_recommender(
             )
     if neighbour_count < 1:
         raise ValueError(f"neighbour_count must be at least 1, got {neighbour_count}")
-    events = check_events(events, required=EVENT_COLUMNS)
-    # Work on integer codes of the full columns: filtering 10 million rows of
-    # text columns again and again costs far more than coding them once.
-    before = np.ones(len(events), dtype=bool)
-    if cutoff is not None:
-        before = (events["event_at"] < pd.Timestamp(cutoff)).to_numpy()
-    kind = _code_values(events["event_type"], {"view": 0, "cart": 1, "purchase": 2})
-    product_code, product_names = pd.factorize(events["product_id"])
-    is_merchandise = events["is_merchandise"].to_numpy(dtype=bool)
-    usable = before & (product_code >= 0)
-    non_merchandise = np.zeros(len(product_names) + 1, dtype=bool)
-    non_merchandise[product_code[usable & ~is_merchandise]] = True
-    interaction = usable & (kind >= 0) & ~non_merchandise[product_code]
-
-    product_ids, product_of_code = _sorted_ids(product_names, product_code[interaction])
-    customer_code, customer_names = pd.factorize(events["customer_id"])
-    customer_ids, customer_of_code = _sorted_ids(
-        customer_names, customer_code[before & (customer_code >= 0)]
-    )
+    customer_ids, catalogue, pairs = _read_inputs(events, cutoff)
+    product_ids = catalogue["product_id"].to_numpy(dtype=object)
     product_count = len(product_ids)
-    customer_rows = len(customer_ids) + 1
+    shape = (len(customer_ids) + 1, product_count)
 
-    lines = np.flatnonzero(interaction)
-    line_product = product_of_code[product_code[lines]]
-    line_customer = np.where(
-        customer_code[lines] >= 0, customer_of_code[customer_code[lines]], -1
-    )
-    line_kind = kind[lines]
-    weight_of_kind = np.array([view_weight, cart_weight, purchase_weight], "float64")
-    known = line_customer >= 0
-    is_purchase = known & (line_kind == 2)
-    is_browse = known & (line_kind != 2)
-    shape = (customer_rows, product_count)
-    purchases = _csr(
-        weight_of_kind[line_kind[is_purchase]],
-        line_customer[is_purchase],
-        line_product[is_purchase],
-        shape,
-    )
-    browsing = _csr(
-        weight_of_kind[line_kind[is_browse]],
-        line_customer[is_browse],
-        line_product[is_browse],
-        shape,
-    )
+    # Weights are applied to the counts here, so a weight change needs no
+    # new query: weight × count, the same as summing the weight per event
+    # (exactly so for whole-number weights).
+    customer = pairs["customer_index"].astype("int64")
+    product = pairs["product_index"].astype("int64")
+    views = pairs["count_views"].astype("float64")
+    carts = pairs["count_carts"].astype("float64")
+    bought_count = pairs["count_purchases"].astype("float64")
+    purchases = _csr(purchase_weight * bought_count, customer, product, shape)
+    browsing = _csr(view_weight * views + cart_weight * carts, customer, product, shape)
+    has_bought = bought_count > 0
     bought = _csr(
-        np.ones(is_purchase.sum()),
-        line_customer[is_purchase],
-        line_product[is_purchase],
-        shape,
+        np.ones(has_bought.sum()), customer[has_bought], product[has_bought], shape
     )
-    bought.data[:] = 1.0
     purchases.eliminate_zeros()
     browsing.eliminate_zeros()
     interactions = (purchases + browsing).tocsr()
 
-    popularity_order = _popularity_order(
-        events, lines, line_product, line_kind, product_count
+    # Most popular first: orders containing the product, then views and
+    # carts, then product_id (the index, as products are sorted by id).
+    popularity_order = np.lexsort(
+        (
+            np.arange(product_count),
+            -catalogue["count_browse_lines"].to_numpy(dtype="int64"),
+            -catalogue["count_orders"].to_numpy(dtype="int64"),
+        )
     )
 
-    catalogue = _catalogue(events, lines, line_product, product_ids)
     category_names, category_of_product = np.unique(
         catalogue["category"].fillna("\x00").to_numpy(dtype=str), return_inverse=True
     )
@@ -325,69 +306,164 @@ def fit_recommender(
     )
 
 
+# The inputs of a fit, aggregated in DuckDB. {before} is the cutoff filter.
+# - interaction lines: views, carts and purchases of a product that is not
+#   non-merchandise on any event before the cutoff (guests included);
+# - customers: every customer with any event before the cutoff, in
+#   customer_id order (the matrices' rows);
+# - products: the products of interaction lines, in product_id order, with
+#   popularity counts and the latest non-null name, category and brand (ties
+#   at the same time: the greatest value);
+# - pairs: per known customer and product, the views, carts and purchases.
+# An order is the order_id, or a customer's purchases on one UTC day when
+# order_id is missing (events.order_keys; a guest's key reads "None|day").
+# Each query reads the events once and keeps no wide intermediate table:
+# at 10 million events a shared, materialized "lines" table held 2.9 GB.
+_LINES_CTE = """
+with non_merchandise as (
+    select distinct cast(product_id as varchar) as product_id
+    from events
+    where
+        {before}
+        and product_id is not null
+        and not coalesce(cast(is_merchandise as boolean), true)
+),
+lines as (
+    select
+        cast(customer_id as varchar) as customer_id,
+        cast(product_id as varchar) as product_id,
+        cast(event_at as timestamp) as event_at,
+        case cast(event_type as varchar)
+            when 'view' then 0 when 'cart' then 1 else 2
+        end as kind,
+        {columns}
+    from events
+    where
+        {before}
+        and product_id is not null
+        and cast(event_type as varchar) in ('view', 'cart', 'purchase')
+        and cast(product_id as varchar) not in (
+            select n.product_id from non_merchandise as n
+        )
+)
+"""
+
+_CUSTOMERS_SQL = """
+select distinct cast(customer_id as varchar) as customer_id
+from events
+where {before} and customer_id is not null
+order by customer_id
+"""
+
+# The latest value is found in two passes (the latest time per product, then
+# the greatest value at that time): 3.2 CPU s at 10 million events against
+# 4.2 for arg_max over (time, value) pairs. "lines" is read twice, so it is
+# marked not materialized: DuckDB would otherwise keep all of it in memory.
+_CATALOGUE_SQL = _LINES_CTE.replace(
+    "{columns}",
+    """cast(order_id as varchar) as order_id,
+        cast(product_name as varchar) as product_name,
+        cast(category as varchar) as category,
+        cast(brand as varchar) as brand""",
+).replace("lines as (", "lines as not materialized (") + """,
+latest as (
+    select
+        product_id,
+        count(distinct case when kind = 2 then coalesce(
+            order_id,
+            coalesce(customer_id, 'None') || '|' || strftime(event_at, '%Y-%m-%d')
+        ) end) as count_orders,
+        count(*) filter (where kind < 2) as count_browse_lines,
+        max(event_at) filter (where product_name is not null) as product_name_at,
+        max(event_at) filter (where category is not null) as category_at,
+        max(event_at) filter (where brand is not null) as brand_at
+    from lines
+    group by product_id
+)
+select
+    t.product_id,
+    any_value(t.count_orders) as count_orders,
+    any_value(t.count_browse_lines) as count_browse_lines,
+    max(l.product_name) filter (where l.event_at = t.product_name_at)
+        as product_name,
+    max(l.category) filter (where l.event_at = t.category_at) as category,
+    max(l.brand) filter (where l.event_at = t.brand_at) as brand
+from latest as t
+inner join lines as l on t.product_id = l.product_id
+group by t.product_id
+order by t.product_id
+"""
+
+_PAIRS_SQL = _LINES_CTE.replace("{columns}", "1 as line") + """
+select
+    customer_id,
+    product_id,
+    count(*) filter (where kind = 0) as count_views,
+    count(*) filter (where kind = 1) as count_carts,
+    count(*) filter (where kind = 2) as count_purchases
+from lines
+where customer_id is not null
+group by customer_id, product_id
+"""
+
+_INPUT_COLUMNS = (
+    "customer_id",
+    "product_id",
+    "event_type",
+    "event_at",
+    "order_id",
+    "is_merchandise",
+    "product_name",
+    "category",
+    "brand",
+)
+
+
+def _read_inputs(events, cutoff):
+    """Customer ids (sorted), the product catalogue (sorted by product_id)
+    and the customer × product counts, from three DuckDB queries.
+
+    The pairs come back as Arrow text and are numbered there (row of the
+    customer, column of the product), so millions of pairs never become
+    Python strings.
+    """
+    before = "true"
+    if cutoff is not None:
+        before = f"cast(event_at as timestamp) < {sql_timestamp(cutoff)}"
+
+    def run(sql, arrow=False):
+        return query_events(
+            events, sql.format(before=before), required=_INPUT_COLUMNS, arrow=arrow
+        )
+
+    customer_ids = run(_CUSTOMERS_SQL)["customer_id"].to_numpy(dtype=object)
+    catalogue = run(_CATALOGUE_SQL)
+    pairs = run(_PAIRS_SQL, arrow=True)
+    numbered = {
+        "customer_index": pc.index_in(
+            pairs["customer_id"], value_set=pa.array(customer_ids, pa.string())
+        ),
+        "product_index": pc.index_in(
+            pairs["product_id"],
+            value_set=pa.array(catalogue["product_id"], pa.string()),
+        ),
+    }
+    counts = {
+        column: pairs[column].to_numpy()
+        for column in ("count_views", "count_carts", "count_purchases")
+    }
+    for column, index in numbered.items():
+        if index.null_count:
+            raise AssertionError(f"{column}: a pair's id is not in its id list")
+        counts[column] = index.to_numpy()
+    return customer_ids, catalogue, counts
+
+
 def _csr(values, rows, cols, shape):
     matrix = sparse.coo_matrix((values, (rows, cols)), shape=shape).tocsr()
     matrix.sum_duplicates()
     matrix.sort_indices()
     return matrix
-
-
-def _code_values(series, codes):
-    """Integer code of each value from ``codes``; -1 for anything else."""
-    value_code, values = pd.factorize(series)
-    lookup = np.array([codes.get(value, -1) for value in values] + [-1], "int64")
-    return lookup[value_code]
-
-
-def _sorted_ids(names, used_codes):
-    """Sorted ids of the used codes, and each code's position among them."""
-    used = np.flatnonzero(np.bincount(used_codes, minlength=len(names)))
-    ids = np.asarray(names, dtype=object)[used]
-    order = np.argsort(ids.astype(str), kind="stable")
-    position = np.full(len(names) + 1, -1, dtype="int64")
-    position[used[order]] = np.arange(len(used))
-    return ids[order].astype(str).astype(object), position
-
-
-def _popularity_order(events, lines, line_product, line_kind, product_count):
-    """Product indexes, most popular first (see the module's rules)."""
-    is_purchase = line_kind == 2
-    purchase_lines = events.iloc[lines[is_purchase]]
-    order_code, _ = pd.factorize(order_keys(purchase_lines))
-    order_product = line_product[is_purchase]
-    pairs = sorted_unique(order_code.astype("int64") * product_count + order_product)
-    order_count = np.bincount(pairs % product_count, minlength=product_count)
-    browse_count = np.bincount(line_product[~is_purchase], minlength=product_count)
-    return np.lexsort((np.arange(product_count), -browse_count, -order_count))
-
-
-def _catalogue(events, lines, line_product, product_ids):
-    """Name, category and brand of each product: its latest non-null value
-    (ties at the same timestamp: the greatest value)."""
-    catalogue = pd.DataFrame({"product_id": product_ids})
-    event_at = events["event_at"].to_numpy().astype("int64")[lines]
-    for column in ("product_name", "category", "brand"):
-        present = events[column].notna().to_numpy()[lines]
-        product = line_product[present]
-        at = event_at[present]
-        latest = pd.Series(at).groupby(product).max()
-        latest_at = np.full(len(product_ids), np.iinfo("int64").min)
-        latest_at[latest.index.to_numpy()] = latest.to_numpy()
-        is_latest = at == latest_at[product]
-        # Only the lines at each product's latest time are read as text.
-        candidates = pd.DataFrame(
-            {
-                "product": product[is_latest],
-                "text": events[column].to_numpy()[lines[present][is_latest]],
-            }
-        ).astype({"text": str})
-        chosen = candidates.sort_values(["product", "text"]).drop_duplicates(
-            "product", keep="last"
-        )
-        column_values = np.full(len(product_ids), None, dtype=object)
-        column_values[chosen["product"].to_numpy()] = chosen["text"].to_numpy()
-        catalogue[column] = column_values
-    return catalogue
 
 
 def _favourite_category(interactions, category_of_product, category_count):
@@ -509,6 +585,7 @@ def recommend(
     allow_repeat_purchases=False,
     popularity_only=False,
     batch_size=CUSTOMER_BATCH_SIZE,
+    as_arrow=False,
 ):
     """Top ``count`` products for each customer.
 
@@ -527,10 +604,14 @@ def recommend(
         Skip the personal and category tiers: the popularity baseline.
     batch_size : int
         Customers scored at a time.
+    as_arrow : bool
+        Return a pyarrow Table (the same columns, typed as in
+        ``tables.arrow_table``): at 10 million events the lists have 5
+        million rows, which as Python strings take gigabytes.
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or pyarrow.Table
         customer_id, product_id, rank, score, reason; sorted by customer_id
         and rank.
     """
@@ -544,6 +625,8 @@ def recommend(
     rows = np.where(rows < 0, model.unknown_customer, rows)
     product_count = len(model.product_ids)
     if product_count == 0 or len(customer_ids) == 0:
+        if as_arrow:
+            return arrow_table(None, RECOMMENDATIONS_SCHEMA)
         return typed_frame(None, RECOMMENDATIONS_SCHEMA)
 
     # Bits of the packed ranking key: batch row | score | product.
@@ -553,8 +636,7 @@ def recommend(
         raise ValueError(f"too many products to rank ({product_count})")
     batch_size = max(1, min(batch_size, 2**row_bits))
 
-    # Column j of a similarity matrix is row j of its transpose.
-    by_target = (model.collaborative.T.tocsr(), model.content.T.tocsr())
+    similarities = _similarity_lookup(model, product_bits)
     parts = []
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
@@ -565,18 +647,28 @@ def recommend(
             allow_repeat=allow_repeat_purchases,
             popularity_only=popularity_only,
             product_bits=product_bits,
-            by_target=by_target,
+            similarities=similarities,
         )
-        picked["customer_id"] = customer_ids[start + picked.pop("batch_row")]
+        picked["customer"] = start + picked.pop("batch_row")
         parts.append(picked)
     table = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
-    table["product_id"] = model.product_ids[table.pop("product")]
-    table["reason"] = np.asarray(REASONS, dtype=object)[table.pop("reason_code")]
+    ids = {
+        "customer_id": (customer_ids, table.pop("customer")),
+        "product_id": (model.product_ids, table.pop("product")),
+        "reason": (np.asarray(REASONS, dtype=object), table.pop("reason_code")),
+    }
+    if as_arrow:
+        # Text is gathered in Arrow: millions of rows, few distinct values.
+        for column, (values, position) in ids.items():
+            table[column] = pc.take(pa.array(values, pa.string()), position)
+        return arrow_table(table, RECOMMENDATIONS_SCHEMA)
+    for column, (values, position) in ids.items():
+        table[column] = values[position]
     return typed_frame(table, RECOMMENDATIONS_SCHEMA)
 
 
 def _rank_batch(
-    model, batch, *, count, allow_repeat, popularity_only, product_bits, by_target
+    model, batch, *, count, allow_repeat, popularity_only, product_bits, similarities
 ):
     """Pick and explain the top ``count`` products of one batch of customers.
 
@@ -647,7 +739,7 @@ def _rank_batch(
     reason = np.where(score > 1.0, _CATEGORY_REASON, _OVERALL_REASON)
     is_personal = score > 2.0
     reason[is_personal] = _personal_reason(
-        model, batch[row[is_personal]], product[is_personal], by_target
+        model, batch[row[is_personal]], product[is_personal], similarities
     )
     return {
         "batch_row": row,
@@ -658,23 +750,61 @@ def _rank_batch(
     }
 
 
-def _personal_reason(model, customer_rows, products, by_target):
+def _personal_reason(model, customer_rows, products, similarities):
     """Reason code (0-3) of personal picks: the largest of their four parts.
 
     Parts, in this order (a tie goes to the earlier): collaborative from
     purchases, collaborative from views and carts, content from purchases,
-    content from views and carts.
+    content from views and carts. A part is the sum, over the products in
+    that part of the customer's history, of interaction weight × the
+    similarity of that product to the pick. Each pick is expanded into its
+    customer's history and both similarities are looked up at once by the
+    packed (product, pick) key, so the work is picks × history length.
     """
     if len(products) == 0:
         return np.zeros(0, dtype="int64")
-    histories = (model.purchases[customer_rows], model.browsing[customer_rows])
-    parts = []
-    for similarity_t, scale in zip(by_target, (1.0, model.content_weight), strict=True):
-        target = similarity_t[products]
-        for history in histories:
-            contribution = history.multiply(target).sum(axis=1)
-            parts.append(scale * np.asarray(contribution).ravel())
-    return np.argmax(np.column_stack(parts), axis=1)
+    keys, collaborative, content, product_bits = similarities
+    parts = {}
+    for source, history in enumerate((model.purchases, model.browsing)):
+        starts = history.indptr[customer_rows]
+        lengths = history.indptr[customer_rows + 1] - starts
+        pick, offset = _expand(lengths)
+        entry = starts[pick] + offset
+        neighbour = history.indices[entry].astype("int64")
+        position = keys.get_indexer((neighbour << product_bits) | products[pick])
+        found = position >= 0
+        pick, position = pick[found], position[found]
+        weight = history.data[entry][found]
+        for kind, (values, scale) in enumerate(
+            ((collaborative, 1.0), (content, model.content_weight))
+        ):
+            part = np.bincount(pick, weight * values[position], minlength=len(products))
+            parts[kind, source] = scale * part
+    return np.argmax(np.column_stack([parts[key] for key in sorted(parts)]), axis=1)
+
+
+def _similarity_lookup(model, product_bits):
+    """A hash index of the packed (row, column) keys of every stored
+    similarity, with the collaborative and the content value under each (0
+    where that kind has none), and the key width.
+
+    A hash lookup: measured 0.2 s against 1.3 s for a binary search
+    (numpy.searchsorted) of 11 million keys among 90 thousand.
+    """
+    content = model.content
+    union = (model.collaborative + content).tocsr()
+    union.sort_indices()
+    keys = _pair_keys_of(union, product_bits)
+    values = []
+    for similarity in (model.collaborative, content):
+        similarity = similarity.tocsr(copy=True)
+        similarity.sort_indices()
+        stored = np.zeros(len(keys))
+        stored[np.searchsorted(keys, _pair_keys_of(similarity, product_bits))] = (
+            similarity.data
+        )
+        values.append(stored)
+    return pd.Index(keys), values[0], values[1], product_bits
 
 
 def _quantise(scores):
@@ -819,8 +949,7 @@ def recommend_products(
     pandas.DataFrame
         customer_id, product_id, rank, score, reason.
     """
-    events = check_events(events, required=EVENT_COLUMNS)
-    as_of = resolve_as_of(events["event_at"], as_of_date)
+    as_of = resolve_events_as_of(events, as_of_date)
     if as_of is None:
         return typed_frame(None, RECOMMENDATIONS_SCHEMA)
     model = fit_recommender(
@@ -855,8 +984,7 @@ def similar_products(
         product_id, similar_product_id, rank, similarity_score, method.
     """
     if model is None:
-        events = check_events(events, required=EVENT_COLUMNS)
-        as_of = resolve_as_of(events["event_at"], as_of_date)
+        as_of = resolve_events_as_of(events, as_of_date)
         if as_of is None:
             return typed_frame(None, SIMILARITY_SCHEMA)
         model = fit_recommender(
@@ -938,8 +1066,7 @@ def evaluate_recommendations(
         raise ValueError(
             f"var recommendation_holdout_days must be at least 1, got {holdout_days}"
         )
-    events = check_events(events, required=EVENT_COLUMNS)
-    as_of = resolve_as_of(events["event_at"], as_of_date)
+    as_of = resolve_events_as_of(events, as_of_date)
     if as_of is None:
         return _unevaluated("there are no events", None, None, count)
     holdout_start = as_of - pd.Timedelta(days=holdout_days)
@@ -950,25 +1077,16 @@ def evaluate_recommendations(
         cart_weight=cart_weight,
         purchase_weight=purchase_weight,
     )
-    purchases = events.loc[
-        events["customer_id"].notna()
-        & events["product_id"].notna()
-        & events["event_type"].eq("purchase")
-        & events["is_merchandise"]
-        & (events["event_at"] < as_of)
-    ]
-    in_holdout = purchases["event_at"] >= holdout_start
-    relevant = purchases.loc[in_holdout, ["customer_id", "product_id"]]
-    if not allow_repeat_purchases:
-        earlier = purchases.loc[~in_holdout, ["customer_id", "product_id"]]
-        relevant = relevant.merge(
-            earlier.drop_duplicates().assign(earlier=True),
-            on=["customer_id", "product_id"],
-            how="left",
-        )
-        relevant = relevant.loc[relevant["earlier"].isna()]
     relevant = typed_frame(
-        relevant.drop_duplicates().sort_values(["customer_id", "product_id"]),
+        query_events(
+            events,
+            _RELEVANT_SQL.format(
+                holdout_start=sql_timestamp(holdout_start),
+                as_of=sql_timestamp(as_of),
+                earlier="false" if allow_repeat_purchases else "true",
+            ),
+            required=_RELEVANT_COLUMNS,
+        ),
         RELEVANT_SCHEMA,
     )
     if relevant.empty:
@@ -1014,6 +1132,63 @@ def evaluate_recommendations(
         baseline_recommendations=baseline,
         relevant=relevant,
     )
+
+
+# What a holdout list should contain: the (customer, product) pairs of
+# merchandise purchases by a known customer inside the holdout, less, when
+# {earlier} is true, pairs the customer had already bought before it.
+_RELEVANT_SQL = """
+with purchases as (
+    select
+        cast(customer_id as varchar) as customer_id,
+        cast(product_id as varchar) as product_id,
+        cast(event_at as timestamp) as event_at
+    from events
+    where
+        customer_id is not null
+        and product_id is not null
+        and event_type = 'purchase'
+        and coalesce(cast(is_merchandise as boolean), true)
+        and event_at < {as_of}
+),
+inside as (
+    select distinct customer_id, product_id
+    from purchases
+    where event_at >= {holdout_start}
+),
+earlier as (
+    select distinct customer_id, product_id
+    from purchases
+    where event_at < {holdout_start} and {earlier}
+)
+select i.customer_id, i.product_id
+from inside as i
+anti join earlier as e
+    on i.customer_id = e.customer_id and i.product_id = e.product_id
+order by i.customer_id, i.product_id
+"""
+_RELEVANT_COLUMNS = (
+    "customer_id",
+    "product_id",
+    "event_type",
+    "event_at",
+    "is_merchandise",
+)
+
+
+def resolve_events_as_of(events, as_of_date=None):
+    """``events.resolve_as_of`` on a relation or frame of events: the given
+    day, or the day after the last event (None when there is none)."""
+    if as_of_date is not None and not (
+        isinstance(as_of_date, str) and not as_of_date.strip()
+    ):
+        return resolve_as_of(pd.Series([], dtype="datetime64[us]"), as_of_date)
+    last = query_events(
+        events,
+        "select max(cast(event_at as timestamp)) as last_at from events",
+        required=("event_at",),
+    )["last_at"]
+    return resolve_as_of(pd.to_datetime(last), None)
 
 
 def _unevaluated(problem, holdout_start, holdout_end, count):

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import skew
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
+from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
 from . import params
@@ -64,6 +64,7 @@ __all__ = [
     "profiles_schema",
     "fit_segments",
     "gather_features",
+    "read_feature_tables",
     "chosen_k",
     "settings_from_config",
 ]
@@ -281,19 +282,20 @@ def select_k(
             MODEL_SELECTION_SCHEMA,
         )
 
-    rows = []
-    for k in candidates:
-        model = _kmeans(matrix.scaled, k, random_state)
-        rows.append(
-            {
-                "k": k,
-                "silhouette_score": _silhouette(
-                    matrix.scaled, model.labels_, random_state, silhouette_sample_size
-                ),
-                "inertia": float(model.inertia_),
-            }
-        )
-    table = pd.DataFrame(rows)
+    models = [_kmeans(matrix.scaled, k, random_state) for k in candidates]
+    silhouettes = _silhouettes(
+        matrix.scaled,
+        [model.labels_ for model in models],
+        random_state,
+        silhouette_sample_size,
+    )
+    table = pd.DataFrame(
+        {
+            "k": candidates,
+            "silhouette_score": silhouettes,
+            "inertia": [float(model.inertia_) for model in models],
+        }
+    )
     scored = table["silhouette_score"].round(12)
     best = scored.max()
     chosen_k = (
@@ -337,22 +339,57 @@ def _kmeans(scaled, k, random_state):
         ).fit(scaled)
 
 
-def _silhouette(scaled, labels, random_state, sample_size):
-    if len(np.unique(labels)) < 2:
-        return float("nan")
-    sample = sample_size if len(scaled) > sample_size else None
-    try:
-        # One thread: measured 3x faster than two here, where the pairwise
-        # distance chunks and BLAS compete for the same two cores.
-        with threadpool_limits(limits=1):
-            return float(
-                silhouette_score(
-                    scaled, labels, sample_size=sample, random_state=random_state
-                )
-            )
-    except ValueError:
-        # XXX: a sample can draw a single segment on tiny, lopsided data.
-        return float("nan")
+def _silhouettes(scaled, labelings, random_state, sample_size, chunk_rows=1000):
+    """Mean silhouette of each labelling, all from one pass over distances.
+
+    Each k's silhouette is measured on the same sample of at most
+    ``sample_size`` customers, drawn as scikit-learn's silhouette_score
+    draws it with this random_state, so the sample's distances are computed
+    once for every k instead of once per k (the silhouettes took 26 of 29 s
+    of segment_model_selection at 1 million events). Definitions as in
+    scikit-learn: a is the mean distance to the other members of the own
+    segment, b the smallest mean distance to another segment, s = (b - a) /
+    max(a, b), and 0 for a customer alone in its segment. A labelling with
+    a single segment in the sample has no silhouette (NaN).
+    """
+    count = len(scaled)
+    if count > sample_size:
+        sample = check_random_state(random_state).permutation(count)[:sample_size]
+    else:
+        sample = np.arange(count)
+    points = scaled[sample]
+    labels = [np.unique(labels[sample], return_inverse=True)[1] for labels in labelings]
+    one_hots = [np.eye(int(codes.max()) + 1)[codes] for codes in labels]
+    sums = [np.zeros(one_hot.shape) for one_hot in one_hots]
+    squared = np.einsum("ij,ij->i", points, points)
+    with threadpool_limits(limits=1):
+        for start in range(0, len(points), chunk_rows):
+            block = points[start : start + chunk_rows]
+            distance = squared[start : start + chunk_rows, None] + squared[None, :]
+            distance -= 2.0 * (block @ points.T)
+            np.maximum(distance, 0.0, out=distance)
+            np.sqrt(distance, out=distance)
+            rows = np.arange(len(block))
+            distance[rows, start + rows] = 0.0
+            for one_hot, total in zip(one_hots, sums, strict=True):
+                total[start : start + chunk_rows] = distance @ one_hot
+    scores = []
+    for codes, total in zip(labels, sums, strict=True):
+        sizes = np.bincount(codes)
+        # scikit-learn needs 2 to (sample size - 1) segments.
+        if not 2 <= len(sizes) <= len(points) - 1:
+            scores.append(float("nan"))
+            continue
+        own = total[np.arange(len(points)), codes]
+        a = own / np.maximum(sizes[codes] - 1, 1)
+        means = total / sizes
+        means[np.arange(len(points)), codes] = np.inf
+        b = means.min(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.nan_to_num((b - a) / np.maximum(a, b))
+        s[sizes[codes] == 1] = 0.0
+        scores.append(float(s.mean()))
+    return scores
 
 
 # --------------------------------------------------------------------------
@@ -609,6 +646,31 @@ def gather_features(frames, features):
                 how="left",
             )
     return combined
+
+
+def read_feature_tables(relations, features):
+    """The per-customer tables for ``gather_features``, read from DuckDB
+    relations with only customer_id and the wanted features, so a wide
+    table such as dim_customers is never read whole.
+
+    Parameters
+    ----------
+    relations : sequence of duckdb.DuckDBPyRelation
+        For example customer_rfm then dim_customers, as ``dbt.ref`` gives
+        them.
+    features : sequence of str
+        Feature columns wanted (var segment_features).
+
+    Returns
+    -------
+    list of pandas.DataFrame
+    """
+    frames = []
+    for relation in relations:
+        wanted = [column for column in features if column in relation.columns]
+        columns = ", ".join(f'"{column}"' for column in ["customer_id", *wanted])
+        frames.append(relation.project(columns).df())
+    return frames
 
 
 def chosen_k(model_selection):

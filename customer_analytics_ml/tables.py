@@ -14,8 +14,19 @@ would change the table's type.
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
-__all__ = ["typed_frame"]
+__all__ = ["typed_frame", "arrow_table", "typed_relation", "ARROW_TYPES"]
+
+# The Arrow type of each schema type; DuckDB stores them as VARCHAR, BIGINT,
+# DOUBLE, BOOLEAN and TIMESTAMP, the same as the pandas dtypes.
+ARROW_TYPES = {
+    "str": pa.string(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "bool": pa.bool_(),
+    "datetime64[us]": pa.timestamp("us"),
+}
 
 
 def typed_frame(data, schema):
@@ -58,3 +69,68 @@ def _values(values):
     if isinstance(values, (pd.Series, pd.Index)):
         return values.to_numpy()
     return values
+
+
+def arrow_table(data, schema):
+    """``typed_frame`` for large outputs: a pyarrow Table with the columns of
+    ``schema``, in its order, each cast to its Arrow type.
+
+    Parameters
+    ----------
+    data : mapping of column to array-like (numpy, pyarrow) or None
+        Column values; columns absent from ``data`` are left empty, which is
+        only allowed when there are no rows.
+    schema : dict of str to str
+        As for ``typed_frame``.
+    """
+    data = {} if data is None else data
+    lengths = {len(values) for values in data.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"output columns differ in length: {sorted(lengths)}")
+    rows = lengths.pop() if lengths else 0
+    absent = [column for column in schema if column not in data]
+    if absent and rows:
+        raise ValueError(f"output is missing column(s) {absent}")
+    columns = {}
+    for column, dtype in schema.items():
+        arrow_type = ARROW_TYPES[dtype]
+        values = data.get(column)
+        if values is None:
+            columns[column] = pa.array([], arrow_type)
+        elif isinstance(values, (pa.Array, pa.ChunkedArray)):
+            columns[column] = values.cast(arrow_type)
+        else:
+            columns[column] = pa.array(values, arrow_type)
+    return pa.table(columns)
+
+
+_DUCKDB_TYPES = {
+    "str": "varchar",
+    "int64": "bigint",
+    "float64": "double",
+    "bool": "boolean",
+    "datetime64[us]": "timestamp",
+}
+
+
+def typed_relation(relation, schema):
+    """``typed_frame`` inside DuckDB: the columns of ``schema`` from a
+    relation, in its order, each cast to its type. A Python model can return
+    this relation, so a table read back from another model is copied by
+    DuckDB without passing through pandas.
+
+    Parameters
+    ----------
+    relation : duckdb.DuckDBPyRelation
+    schema : dict of str to str
+        As for ``typed_frame``.
+    """
+    missing = [column for column in schema if column not in relation.columns]
+    if missing:
+        raise ValueError(f"input is missing column(s) {missing}")
+    return relation.project(
+        ", ".join(
+            f'cast("{column}" as {_DUCKDB_TYPES[dtype]}) as "{column}"'
+            for column, dtype in schema.items()
+        )
+    )

@@ -8,14 +8,13 @@ customer_analytics_ml/churn.py. Its config keys are set there.
 """
 
 from customer_analytics_ml import churn
-from customer_analytics_ml.tables import typed_frame
+from customer_analytics_ml.tables import typed_relation
 
 
 def model(dbt, session):
     schema = churn.PREDICTIONS_SCHEMA
-    rows = (
-        dbt.ref("int_churn_model_fitted")
-        .filter("churn_table = 'predictions'")
-        .project(", ".join(f'"{column}"' for column in schema))
+    # Returned as a relation: DuckDB copies the rows, pandas never sees them.
+    rows = dbt.ref("int_churn_model_fitted").filter(
+        "churn_table = 'predictions'"
     )
-    return typed_frame(rows.df(), schema)
+    return typed_relation(rows, schema)

@@ -19,10 +19,10 @@ def model(dbt, session):
             "segment_random_state": dbt.config.get("segment_random_state"),
         }
     )
-    customers = segments.gather_features(
-        [dbt.ref("customer_rfm").df(), dbt.ref("dim_customers").df()],
-        settings["features"],
+    tables = segments.read_feature_tables(
+        [dbt.ref("customer_rfm"), dbt.ref("dim_customers")], settings["features"]
     )
+    customers = segments.gather_features(tables, settings["features"])
     k = segments.chosen_k(dbt.ref("segment_model_selection").df())
     return segments.assign_segments(
         customers,

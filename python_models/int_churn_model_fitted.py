@@ -40,11 +40,10 @@ def model(dbt, session):
     settings = churn.settings_from_config(
         {key: dbt.config.get(key) for key in CONFIG_KEYS}
     )
-    events = dbt.ref("fct_events").project(", ".join(churn.EVENT_COLUMNS)).df()
-    # When the data cannot support training this warns, and the reason is
-    # also kept in churn_model_metrics.warning.
-    result = churn.fit_churn_model(events, **settings)
-    del events
+    # The relation, not a DataFrame: DuckDB codes the events into numbers
+    # and only those reach Python. When the data cannot support training
+    # this warns, and the reason is also kept in churn_model_metrics.warning.
+    result = churn.fit_churn_model(dbt.ref("fct_events"), **settings)
     return stack(
         {
             "predictions": result.predictions,

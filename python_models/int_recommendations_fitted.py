@@ -16,11 +16,10 @@ recommendation_view_weight, recommendation_cart_weight,
 recommendation_purchase_weight.
 """
 
-import pandas as pd
+import pyarrow as pa
 
 from customer_analytics_ml import recommendations
-from customer_analytics_ml.events import check_events, resolve_as_of
-from customer_analytics_ml.tables import typed_frame
+from customer_analytics_ml.tables import ARROW_TYPES, arrow_table
 
 CONFIG_KEYS = (
     "as_of_date",
@@ -40,14 +39,14 @@ def model(dbt, session):
     settings = recommendations.settings_from_config(
         {key: dbt.config.get(key) for key in CONFIG_KEYS}
     )
-    columns = ", ".join(recommendations.EVENT_COLUMNS)
-    events = dbt.ref("fct_events").project(columns).df()
-    events = check_events(events, required=recommendations.EVENT_COLUMNS)
-    as_of = resolve_as_of(events["event_at"], settings.get("as_of_date"))
+    # The relation, not a DataFrame: the recommender aggregates the events
+    # in DuckDB and reads back only customer × product counts.
+    events = dbt.ref("fct_events")
+    as_of = recommendations.resolve_events_as_of(events, settings.get("as_of_date"))
     count = settings.get("count", 10)
     if as_of is None:
-        lists = typed_frame(None, TABLES["recommendations"])
-        similar = typed_frame(None, TABLES["similarity"])
+        lists = arrow_table(None, TABLES["recommendations"])
+        similar = arrow_table(None, TABLES["similarity"])
     else:
         fitted = recommendations.fit_recommender(
             events,
@@ -56,32 +55,40 @@ def model(dbt, session):
             cart_weight=settings.get("cart_weight", 3.0),
             purchase_weight=settings.get("purchase_weight", 5.0),
         )
-        del events
+        # Arrow, not pandas: one row per customer and rank is millions of
+        # rows at scale.
         lists = recommendations.recommend(
             fitted,
             count=count,
             allow_repeat_purchases=settings.get("allow_repeat_purchases", False),
+            as_arrow=True,
         )
         similar = recommendations.similar_products(None, count=count, model=fitted)
+        similar = arrow_table(
+            {column: similar[column].to_numpy() for column in similar.columns},
+            TABLES["similarity"],
+        )
     return stack({"recommendations": lists, "similarity": similar})
 
 
-def stack(frames):
-    """One long frame from the tables, typed so that every column keeps its
-    type when a table has no rows: whole numbers become nullable, text stays
-    text."""
+def stack(tables):
+    """One long Arrow table from the tables: every column of every table,
+    null on the rows of a table that does not have it, typed as in the
+    schemas whether or not a table has rows."""
     schema = {"recommendation_table": "str"}
     for table_schema in TABLES.values():
         for column, dtype in table_schema.items():
             schema.setdefault(column, dtype)
-    nullable = {"int64": "Int64", "float64": "float64"}
-    parts = [frame.assign(recommendation_table=name) for name, frame in frames.items()]
-    long = pd.concat(parts, ignore_index=True)
-    result = {}
-    for column, dtype in schema.items():
-        values = long[column] if column in long else pd.Series([], dtype=object)
-        if dtype == "str":
-            result[column] = values.astype("string")
-        else:
-            result[column] = values.astype(nullable[dtype])
-    return pd.DataFrame(result, columns=list(schema))
+    parts = []
+    for name, table in tables.items():
+        columns = {}
+        for column, dtype in schema.items():
+            if column == "recommendation_table":
+                name_value = pa.scalar(name, pa.string())
+                columns[column] = pa.repeat(name_value, table.num_rows)
+            elif column in table.column_names:
+                columns[column] = table[column]
+            else:
+                columns[column] = pa.nulls(table.num_rows, ARROW_TYPES[dtype])
+        parts.append(arrow_table(columns, schema))
+    return pa.concat_tables(parts)

@@ -8,14 +8,13 @@ customer_analytics_ml/recommendations.py. Its config keys are set there.
 """
 
 from customer_analytics_ml import recommendations
-from customer_analytics_ml.tables import typed_frame
+from customer_analytics_ml.tables import typed_relation
 
 
 def model(dbt, session):
     schema = recommendations.SIMILARITY_SCHEMA
-    rows = (
-        dbt.ref("int_recommendations_fitted")
-        .filter("recommendation_table = 'similarity'")
-        .project(", ".join(f'"{column}"' for column in schema))
+    # Returned as a relation: DuckDB copies the rows, pandas never sees them.
+    rows = dbt.ref("int_recommendations_fitted").filter(
+        "recommendation_table = 'similarity'"
     )
-    return typed_frame(rows.df(), schema)
+    return typed_relation(rows, schema)

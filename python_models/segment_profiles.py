@@ -15,10 +15,10 @@ def model(dbt, session):
     settings = segments.settings_from_config(
         {"segment_features": dbt.config.get("segment_features")}
     )
-    customers = segments.gather_features(
-        [dbt.ref("customer_rfm").df(), dbt.ref("dim_customers").df()],
-        settings["features"],
+    tables = segments.read_feature_tables(
+        [dbt.ref("customer_rfm"), dbt.ref("dim_customers")], settings["features"]
     )
+    customers = segments.gather_features(tables, settings["features"])
     return segments.profile_segments(
         customers,
         dbt.ref("customer_segments").df(),

@@ -10,6 +10,7 @@ from sklearn import metrics as sk_metrics
 from sklearn.model_selection import train_test_split
 
 from customer_analytics_ml import churn, params
+from customer_analytics_ml.events import check_events, line_value, order_keys
 from customer_analytics_ml.metrics import classification_metrics
 
 AS_OF = pd.Timestamp("2024-07-01")
@@ -435,3 +436,36 @@ def test_config_values_may_arrive_as_text():
         churn.fit_churn_model(planted_events(customers=4), test_share=1.0)
     with pytest.raises(ValueError, match="as_of_date"):
         churn.fit_churn_model(planted_events(customers=4), as_of_date="soon")
+
+
+def test_duckdb_coding_follows_the_order_key_and_revenue_rules():
+    """The churn model codes events in SQL; events.order_keys and
+    events.line_value state the rules in Python and are the reference."""
+    rows = [
+        event("a", "purchase", "2024-01-01 10:00", None, 12.5, quantity=2),
+        event("a", "purchase", "2024-01-01 18:00", None, 3.0),
+        event("a", "purchase", "2024-01-02 09:00", None, 4.0),
+        event("a", "return", "2024-01-03", None, 12.5),
+        event("b", "purchase", "2024-01-01", "o-7", 8.0, quantity=3),
+        event("b", "purchase", "2024-01-05", "o-7", 1.0),
+        event("b", "purchase", "2024-01-05", "o-8", 2.0, is_merchandise=False),
+        event("b", "return", "2024-01-06", None, 9.0, is_merchandise=False),
+        event(None, "purchase", "2024-01-01", "guest", 5.0),
+        event("c", "view", "2024-01-02"),
+    ]
+    events = pd.DataFrame(rows)
+    events.loc[1, "unit_price"] = np.nan  # a missing price counts as 0
+    codes = churn._encode(events)
+    known = check_events(events, required=churn.EVENT_COLUMNS)
+    known = known.loc[known["customer_id"].notna()].reset_index(drop=True)
+    np.testing.assert_array_equal(codes.value, line_value(known))
+    keys = order_keys(known.iloc[codes.order_rows])
+    assert keys.tolist() == [
+        "a|2024-01-01",
+        "a|2024-01-01",
+        "a|2024-01-02",
+        "o-7",
+        "o-7",
+    ]
+    assert pd.factorize(keys)[0].tolist() == pd.factorize(codes.order)[0].tolist()
+    assert codes.last_at == pd.Timestamp("2024-01-07")

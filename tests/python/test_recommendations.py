@@ -2,6 +2,7 @@
 
 import math
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -416,3 +417,133 @@ def test_config_values_may_arrive_as_text():
         rec.settings_from_config({"recommendation_allow_repeat_purchases": "maybe"})
     with pytest.raises(ValueError, match="recommendation_view_weight"):
         rec.fit_recommender(planted_events(), view_weight=-1)
+
+
+def test_the_interaction_matrices_match_a_plain_pandas_recount():
+    """The counts the recommender aggregates in DuckDB, rebuilt in pandas
+    from the events, with non-integer weights."""
+    events = planted_events()
+    cutoff = START + pd.Timedelta(hours=150)
+    weights = {"view": 0.7, "cart": 2.5, "purchase": 4.25}
+    model = rec.fit_recommender(
+        events,
+        cutoff=cutoff,
+        view_weight=weights["view"],
+        cart_weight=weights["cart"],
+        purchase_weight=weights["purchase"],
+    )
+    before = events.loc[events["event_at"] < cutoff]
+    non_merchandise = set(before.loc[~before["is_merchandise"], "product_id"].dropna())
+    lines = before.loc[
+        before["product_id"].notna()
+        & before["event_type"].isin(list(weights))
+        & ~before["product_id"].isin(non_merchandise)
+    ]
+    customers = sorted(before["customer_id"].dropna().unique())
+    assert model.customer_ids.tolist() == customers
+    assert model.product_ids.tolist() == sorted(lines["product_id"].unique())
+    known = lines.loc[lines["customer_id"].notna()]
+    row = {customer: i for i, customer in enumerate(model.customer_ids)}
+    column = {product: j for j, product in enumerate(model.product_ids)}
+    shape = (len(model.customer_ids) + 1, len(model.product_ids))
+    expected = {name: np.zeros(shape) for name in ("purchases", "browsing", "bought")}
+    for line in known.itertuples():
+        cell = (row[line.customer_id], column[line.product_id])
+        weight = weights[line.event_type]
+        if line.event_type == "purchase":
+            expected["purchases"][cell] += weight
+            expected["bought"][cell] = 1.0
+        else:
+            expected["browsing"][cell] += weight
+    for name, matrix in expected.items():
+        np.testing.assert_allclose(getattr(model, name).toarray(), matrix, rtol=1e-12)
+
+
+def test_lists_and_reasons_match_a_plain_dense_recount(planted):
+    """The personal tier, rebuilt with dense matrices one customer at a time:
+    score = history @ (collaborative + 0.5 × content), bought products left
+    out, best first with ties to the smaller product_id; the reason is the
+    largest of the four parts (ties to the earlier part)."""
+    events, _ = planted
+    model = rec.fit_recommender(events)
+    lists = rec.recommend(model, count=5)
+    purchases, browsing = model.purchases.toarray(), model.browsing.toarray()
+    collaborative, content = model.collaborative.toarray(), model.content.toarray()
+    blended = collaborative + model.content_weight * content
+    bought = model.bought.toarray() > 0
+    checked = 0
+    for row, customer in enumerate(model.customer_ids):
+        scores = (purchases[row] + browsing[row]) @ blended
+        allowed = [
+            j
+            for j in range(len(model.product_ids))
+            if scores[j] > 0 and not bought[row, j]
+        ]
+        if not allowed:
+            continue
+        best = scores[allowed].max()
+        candidates = [
+            (-round(scores[j] / best, 9), model.product_ids[j], j) for j in allowed
+        ]
+        personal = sorted(candidates)[:5]
+        mine = lists.loc[lists["customer_id"] == customer].head(len(personal))
+        assert mine["product_id"].tolist() == [p for _, p, _ in personal], customer
+        for (_, _, j), reason in zip(personal, mine["reason"], strict=True):
+            parts = [
+                purchases[row] @ collaborative[:, j],
+                browsing[row] @ collaborative[:, j],
+                model.content_weight * (purchases[row] @ content[:, j]),
+                model.content_weight * (browsing[row] @ content[:, j]),
+            ]
+            assert reason == rec.REASONS[int(np.argmax(parts))], (customer, j)
+            checked += 1
+    assert checked > 100
+
+
+def test_a_duckdb_relation_gives_the_same_tables_as_a_frame(planted):
+    """dbt hands the models a DuckDB relation; tests mostly pass frames."""
+    events, lists = planted
+    with duckdb.connect() as connection:
+        relation = connection.from_df(events)
+        pd.testing.assert_frame_equal(rec.recommend_products(relation, count=5), lists)
+        pd.testing.assert_frame_equal(
+            rec.evaluate_recommendations(
+                relation, as_of_date="2024-01-14", holdout_days=2, count=5
+            ).metrics,
+            rec.evaluate_recommendations(
+                events, as_of_date="2024-01-14", holdout_days=2, count=5
+            ).metrics,
+        )
+        model = rec.fit_recommender(relation)
+        arrow = rec.recommend(model, count=5, as_arrow=True).to_pandas()
+    for column, dtype in rec.RECOMMENDATIONS_SCHEMA.items():
+        expected = lists[column].astype(object if dtype == "str" else dtype)
+        assert arrow[column].tolist() == expected.tolist(), column
+
+
+def test_catalogue_and_popularity_match_a_plain_pandas_recount():
+    """Name, category and brand: the latest non-null value (ties at the same
+    time: the greatest); orders: distinct order keys, a missing order_id
+    keyed by customer and day; browsing: view and cart lines."""
+    rows = [
+        event("a", "view", 1, "k1"),
+        event("b", "purchase", 2, "k1", "o-1"),
+        event("c", "purchase", 2, "k1", None),
+        event("c", "purchase", 3, "k2", None),
+        event(None, "purchase", 4, "k2", None),
+        event("d", "cart", 5, "k2"),
+    ]
+    events = pd.DataFrame(rows)
+    renamed = {0: "a mug", 1: "b mug", 2: "c mug", 3: None, 4: "z mug", 5: "y mug"}
+    events["product_name"] = [renamed[i] for i in range(len(events))]
+    events.loc[3, "brand"] = "later brand"
+    _, catalogue, _ = rec._read_inputs(events, None)
+    catalogue = catalogue.set_index("product_id")
+    # k1: lines at hours 1, 2, 2 -> latest time 2 holds "b mug" and "c mug".
+    # k2: lines at 3 (no name), 4, 5 -> "y mug" at hour 5.
+    assert catalogue.loc["k1", "product_name"] == "c mug"
+    assert catalogue.loc["k2", "product_name"] == "y mug"
+    assert catalogue.loc["k2", "brand"] == PRODUCTS["k2"][2]
+    # k1: order o-1 and c's day; k2: c's day and the guest's day.
+    assert catalogue["count_orders"].to_dict() == {"k1": 2, "k2": 2}
+    assert catalogue["count_browse_lines"].to_dict() == {"k1": 1, "k2": 1}

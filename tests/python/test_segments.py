@@ -240,3 +240,28 @@ def test_features_are_gathered_from_several_tables(planted):
     pd.testing.assert_frame_equal(gathered, expected)
     k = segments.chosen_k(pd.DataFrame({"k": [2, 3], "is_chosen": [False, True]}))
     assert k == 3
+
+
+def test_silhouettes_match_scikit_learn_on_the_same_sample():
+    """All ks' silhouettes come from one pass over the sample's distances;
+    scikit-learn's silhouette_score, one k at a time, is the reference."""
+    rng = np.random.default_rng(3)
+    points = np.vstack(
+        [rng.normal(centre, 0.6, size=(150, 3)) for centre in (0.0, 2.0, 5.0)]
+    )
+    points = np.vstack([points, points[:5]])  # duplicate rows: zero distances
+    labelings = [rng.integers(0, k, len(points)) for k in (2, 3, 5)]
+    labelings.append(np.where(np.arange(len(points)) == 7, 1, 0))  # a singleton
+    labelings.append(np.repeat([0, 1, 2], [150, 150, 155]))
+    for sample_size in (120, 10_000):
+        ours = segments._silhouettes(points, labelings, 11, sample_size, chunk_rows=37)
+        for labels, value in zip(labelings, ours, strict=True):
+            reference = silhouette_score(
+                points,
+                labels,
+                sample_size=sample_size if sample_size < len(points) else None,
+                random_state=11,
+            )
+            assert value == pytest.approx(reference, abs=1e-12)
+    one_segment = segments._silhouettes(points, [np.zeros(len(points), int)], 0, 50)
+    assert np.isnan(one_segment[0])
