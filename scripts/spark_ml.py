@@ -1,7 +1,7 @@
 """The Python models on Spark: segments, churn and recommendations.
 
-    .venv-spark/bin/python scripts/spark_ml.py [--build-first] [--vars YAML]
-        [--target-path DIR] [--log-path DIR]
+    .venv-spark/bin/python scripts/spark_ml.py [--build-first] [--skip-tests]
+        [--vars YAML] [--target-path DIR] [--log-path DIR]
 
 dbt-spark runs dbt Python models only on Databricks, so on the ``spark``
 target the models in python_models/ are disabled (dbt_project.yml). This
@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build-first", action="store_true",
                         help="dbt build the SQL models on Spark first")
+    parser.add_argument("--skip-tests", action="store_true",
+                        help="build without running dbt's data tests")
     parser.add_argument("--vars", help="dbt --vars, as for dbt build")
     parser.add_argument("--target-path", help="dbt --target-path")
     parser.add_argument("--log-path", help="dbt --log-path")
@@ -216,8 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     if options.log_path:
         common += ["--log-path", options.log_path]
 
+    skip = ["--exclude-resource-type", "test"] if options.skip_tests else []
     if options.build_first:
-        _dbt(["build", "--exclude", "customer_scores"], common)
+        _dbt(["build", "--exclude", "customer_scores", *skip], common)
     manifest = _dbt(["parse"], common)
     # opens dbt-spark's session (profiles.yml settings); reused below
     _dbt(["show", "--inline", "select 1 as ready", "--limit", "1"], common)
@@ -226,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
     spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
     counts = run_python_models(spark, manifest)
-    _dbt(["build", "--select", "customer_scores"], common)
+    _dbt(["build", "--select", "customer_scores", *skip], common)
     print(json.dumps({"python_model_tables": counts}, indent=2))
     return 0
 
