@@ -2,6 +2,8 @@
 #   make build   install the pinned dependencies and build the warehouse
 #   make test    run every test: sqlfluff lint, dbt build with its tests, pytest
 # Both are safe to run again.
+# On Apache Spark (Java 17 needed; README, "Running on Apache Spark"):
+#   make build-spark   install .venv-spark and build the sample on local Spark
 
 PYTHON ?= python3
 VENV := .venv
@@ -16,12 +18,33 @@ LINT_DB := warehouse/lint/empty.duckdb
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: build test lint dbt-test pytest bench report docs clean
+.PHONY: build test lint dbt-test pytest bench report docs clean \
+	build-spark spark-venv
 
 build: $(INSTALLED)
 	$(BIN)/dbt build $(DBT_FLAGS)
 	$(BIN)/python scripts/publish.py
 	@$(BIN)/python scripts/print_build_summary.py
+
+# The same project on local Spark, in its own virtualenv (dbt-spark and
+# PySpark stay out of .venv): dbt build on the spark target, then the
+# Python models' code over the Spark marts and customer_scores, in one
+# Spark session (scripts/spark_ml.py).
+SPARK_VENV := .venv-spark
+SPARK_BIN := $(SPARK_VENV)/bin
+SPARK_INSTALLED := $(SPARK_VENV)/.installed
+
+build-spark: $(SPARK_INSTALLED)
+	$(SPARK_BIN)/python scripts/spark_ml.py --build-first
+
+spark-venv: $(SPARK_INSTALLED)
+
+$(SPARK_INSTALLED): requirements-spark.txt
+	@command -v java >/dev/null || { echo "Spark needs Java 17 (e.g." \
+		"apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+	test -d $(SPARK_VENV) || $(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_BIN)/python -m pip install --quiet -r requirements-spark.txt
+	touch $(SPARK_INSTALLED)
 
 # The benchmark: make bench SIZES=100000,1000000 (results in docs/benchmark.md).
 SIZES ?= 100000,1000000,10000000
@@ -36,7 +59,9 @@ report: $(INSTALLED)
 docs: $(INSTALLED)
 	$(BIN)/dbt docs generate --static $(DBT_FLAGS)
 
-test: $(INSTALLED) lint dbt-test pytest
+# The Spark virtualenv comes first: tests/python/test_spark_parity.py
+# builds the sample on Spark and fails without it.
+test: $(INSTALLED) $(SPARK_INSTALLED) lint dbt-test pytest
 
 lint: export CUSTOMER_ANALYTICS_DB = $(LINT_DB)
 lint: $(INSTALLED)
@@ -54,7 +79,7 @@ dbt-test: $(INSTALLED)
 # Two workers, one per core; a test file runs whole on one worker, so the
 # builds a file shares (module fixtures) are made once.
 PYTEST_WORKERS ?= 2
-pytest: $(INSTALLED)
+pytest: $(INSTALLED) $(SPARK_INSTALLED)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 $(INSTALLED): requirements.txt

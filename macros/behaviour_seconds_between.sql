@@ -18,3 +18,9 @@
 {% macro duckdb__behaviour_seconds_between(start_at, end_at) -%}
     (epoch({{ end_at }}) - epoch({{ start_at }}))
 {%- endmacro %}
+
+{#- Spark: whole microseconds since the epoch, so fractions are kept. -#}
+{% macro spark__behaviour_seconds_between(start_at, end_at) -%}
+    cast(unix_micros({{ end_at }}) - unix_micros({{ start_at }}) as double)
+    / 1000000
+{%- endmacro %}

@@ -108,3 +108,25 @@
         ) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    On Spark the file(s) are first registered as an external table (see
+    spark_register_events_file); its columns are the file's. A CSV's header
+    row names them, all read as text.
+-#}
+{% macro spark__get_event_file_columns(path) -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set source_table = spark_register_events_file(path) -%}
+    {%- set described = run_query("describe table " ~ source_table) -%}
+    {%- set columns = [] -%}
+    {%- for row in described.rows -%}
+        {#- partition information, if any, follows an empty or # row -#}
+        {%- if row[0] is none or row[0] == "" or row[0].startswith("#") -%}
+            {%- break -%}
+        {%- endif -%}
+        {%- do columns.append(row[0]) -%}
+    {%- endfor -%}
+    {{ return(columns) }}
+{%- endmacro %}

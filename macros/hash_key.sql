@@ -15,3 +15,15 @@
     {%- endfor %}
     ))
 {%- endmacro %}
+
+{#-
+    Spark reads a backslash in a string literal as an escape, so it is
+    doubled to give the same text (and the same hash) as the default.
+-#}
+{% macro spark__hash_key(expressions) -%}
+    md5(concat_ws('|'
+    {%- for expression in expressions %},
+        coalesce(cast({{ expression }} as string), '\\x00null')
+    {%- endfor %}
+    ))
+{%- endmacro %}

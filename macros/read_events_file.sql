@@ -171,6 +171,22 @@
 {%- endmacro %}
 
 {#-
+    Spark's CSV options with the same meaning: header, every column as text
+    (no schema inference), RFC 4180 quotes, short rows padded with nulls
+    (PERMISSIVE), quoted line breaks (multiLine) and the encoding. The
+    files of a glob must share a header (enforceSchema off stops the build
+    otherwise).
+-#}
+{% macro spark__events_csv_options() -%}
+    {%- set encodings = {
+        "utf-8": "UTF-8", "utf-16": "UTF-16", "latin-1": "ISO-8859-1"
+    } -%}
+    header 'true', inferSchema 'false', escape '"', mode 'PERMISSIVE',
+    multiLine 'true', enforceSchema 'false',
+    encoding '{{ encodings[events_encoding()] }}'
+{%- endmacro %}
+
+{#-
     events_encoding()
     The var events_encoding as the CSV reader spells it (utf-8, utf-16 or
     latin-1; common aliases such as UTF8 or ISO-8859-1 are accepted), or a
@@ -192,4 +208,172 @@
         ) }}
     {%- endif -%}
     {{ return(aliases[value | lower]) }}
+{%- endmacro %}
+
+{#-
+    Spark: the file(s) at `path`, registered as the external table
+    staging.events_file_source (no data is copied; the table is re-pointed
+    at `path` on every run), read with every column as text.
+
+    - CSV: the header row names the columns; a doubled quote is one quote;
+      quoted fields may span lines (multiLine, which also reads each file
+      whole and in order, so numbering a file's rows as they are scanned
+      gives record order, as on DuckDB); a short row gets nulls. The files
+      of a glob must share one header: a file whose header differs stops
+      the build (enforceSchema off).
+    - Parquet: the files' columns by name (mergeSchema); typed values are
+      cast to Spark's text, an instant written in UTC with +00:00 as on
+      DuckDB. _source_row_number comes from the reader's row index.
+    - _source_file is the path as the var events_path spells it (see
+      spark_source_file), so it matches DuckDB's.
+
+    XXX: DuckDB sniffs the CSV delimiter; Spark reads comma-separated files
+    only. Doubles and decimals in Parquet input may be written differently
+    from DuckDB's text in exponent form (1.0E10 against 10000000000.0),
+    which changes raw_values and event_id but not the parsed values.
+    Converting such files to CSV or to text columns removes the difference.
+-#}
+{% macro spark__read_events_file(path) -%}
+    {%- set columns = get_event_file_columns(path) -%}
+    {%- set source_table = spark_events_source_table() -%}
+    {%- set source_file = spark_source_file(
+        path, "_metadata.file_path"
+    ) -%}
+    {%- if is_parquet_path(path) %}
+    (
+        select
+            {%- for column in spark_columns_with_types(source_table) %}
+            {{ spark_parquet_value_as_text(column.name, column.type) }}
+                as {{ adapter.quote(column.name) }},
+            {%- endfor %}
+            {{ source_file }} as _source_file,
+            _metadata.row_index + 1 as _source_row_number
+        from {{ source_table }}
+    )
+    {%- else %}
+    (
+        with scanned as (
+            select
+                *,
+                {{ source_file }} as _source_file,
+                monotonically_increasing_id() as _scan_position
+            from {{ source_table }}
+        )
+
+        select
+            {%- for column in columns %}
+            {{ adapter.quote(column) }},
+            {%- endfor %}
+            _source_file,
+            cast(row_number() over (
+                partition by _source_file order by _scan_position
+            ) as bigint) as _source_row_number
+        from scanned
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{% macro spark_events_source_table() -%}
+    {{ return(generate_schema_name("staging", none) ~ ".events_file_source") }}
+{%- endmacro %}
+
+{#-
+    spark_register_events_file(path)
+    (Re)creates the external table spark_events_source_table() over `path`
+    and returns its name. Runs only when dbt executes.
+-#}
+{% macro spark_register_events_file(path) -%}
+    {%- set source_table = spark_events_source_table() -%}
+    {#- Spark would read a relative location from its warehouse folder;
+        DuckDB reads it from the directory dbt runs in, which is the JVM's
+        working directory in session mode -#}
+    {%- set full_path = path -%}
+    {%- if not path.startswith("/") and ":/" not in path -%}
+        {%- set working_directory = run_query(
+            "select java_method('java.lang.System', 'getProperty', "
+            ~ "'user.dir')"
+        ).columns[0].values()[0] -%}
+        {%- set full_path = working_directory ~ "/" ~ path -%}
+    {%- endif -%}
+    {%- set quoted_path = "'" ~ full_path | replace("\\", "\\\\")
+        | replace("'", "\\'") ~ "'" -%}
+    {%- do run_query(
+        "create schema if not exists " ~ generate_schema_name("staging", none)
+    ) -%}
+    {%- do run_query("drop table if exists " ~ source_table) -%}
+    {%- if is_parquet_path(path) -%}
+        {%- do run_query(
+            "create table " ~ source_table ~ " using parquet options ("
+            ~ "path " ~ quoted_path ~ ", mergeSchema 'true')"
+        ) -%}
+    {%- else -%}
+        {%- do run_query(
+            "create table " ~ source_table ~ " using csv options ("
+            ~ "path " ~ quoted_path ~ ", " ~ events_csv_options() ~ ")"
+        ) -%}
+    {%- endif -%}
+    {{ return(source_table) }}
+{%- endmacro %}
+
+{#- [{"name": ..., "type": ...}] of a Spark table, in column order. -#}
+{% macro spark_columns_with_types(relation) -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set columns = [] -%}
+    {%- for row in run_query("describe table " ~ relation).rows -%}
+        {%- if row[0] is none or row[0] == "" or row[0].startswith("#") -%}
+            {%- break -%}
+        {%- endif -%}
+        {%- do columns.append({"name": row[0], "type": row[1]}) -%}
+    {%- endfor -%}
+    {{ return(columns) }}
+{%- endmacro %}
+
+{#- Spark's counterpart of parquet_value_as_text. -#}
+{% macro spark_parquet_value_as_text(column_name, column_type) -%}
+    {%- set quoted = adapter.quote(column_name) -%}
+    {%- if column_type | lower == "timestamp" -%}
+        {#- an instant; the session time zone is UTC (profiles.yml) -#}
+        cast({{ quoted }} as string) || '+00:00'
+    {%- else -%}
+        cast({{ quoted }} as string)
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    spark_source_file(path, uri)
+    The file a row came from, spelled as DuckDB spells it: `path` itself
+    when it names one file; for a glob, the matched file's path starting
+    from the glob's directory as written (data/exports/a.csv for
+    data/exports/*.csv). `uri` is Spark's file URI (file:/abs/path, with
+    %-escapes), which is decoded first.
+-#}
+{% macro spark_source_file(path, uri) -%}
+    {%- set glob_at = [] -%}
+    {%- for character in path -%}
+        {%- if character in "*?[{" and glob_at | length == 0 -%}
+            {%- do glob_at.append(loop.index0) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if glob_at | length == 0 -%}
+        {{ return("'" ~ path | replace("\\", "\\\\") | replace("'", "\\'")
+            ~ "'") }}
+    {%- endif -%}
+    {%- set head = path[:glob_at[0]] -%}
+    {%- set prefix = head[:head.rfind("/") + 1] -%}
+    {%- set remainder = path[prefix | length:] -%}
+    {%- set decoded = "url_decode(replace(" ~ uri ~ ", '+', '%2B'))" -%}
+    {%- if prefix == "" -%}
+        {{ return("substring_index(" ~ decoded ~ ", '/', -"
+            ~ (remainder.count("/") + 1) ~ ")") }}
+    {%- endif -%}
+    {%- set quoted_prefix = "'" ~ prefix | replace("\\", "\\\\")
+        | replace("'", "\\'") ~ "'" -%}
+    {%- if prefix.startswith("/") -%}
+        {{ return("substring(" ~ decoded ~ ", instr(" ~ decoded ~ ", "
+            ~ quoted_prefix ~ "))") }}
+    {%- endif -%}
+    {{ return("substring(" ~ decoded ~ ", instr(" ~ decoded ~ ", '/' || "
+        ~ quoted_prefix ~ ") + 1)") }}
 {%- endmacro %}

@@ -19,3 +19,8 @@
 {% macro default__sessions_last_non_null(expression) -%}
     last_value({{ expression }} ignore nulls)
 {%- endmacro %}
+
+{#- Spark takes IGNORE NULLS as last_value's second argument. -#}
+{% macro spark__sessions_last_non_null(expression) -%}
+    last_value({{ expression }}, true)
+{%- endmacro %}

@@ -71,6 +71,57 @@
 {%- endmacro %}
 
 {#-
+    Spark: the same rules. Spark's string literals treat a backslash as an
+    escape, so the patterns use [0-9] and [ \t] instead of \d and \s. A
+    zone-less time is read as UTC wall time (the session time zone is UTC,
+    profiles.yml) and then moved from source_timezone to UTC. Spark moves a
+    local time in the autumn hour to the earlier (summer-time) instant, so
+    the later instant is picked here when it shows the same wall time.
+-#}
+{% macro spark__parse_timestamp_utc(text, source_timezone) -%}
+    {%- set zone = validate_source_timezone(source_timezone) -%}
+    {%- set wall -%}
+        coalesce(
+            cast({{ text }} as timestamp),
+            to_timestamp({{ text }}, 'M/d/yyyy H:mm:ss'),
+            to_timestamp({{ text }}, 'M/d/yyyy H:mm'),
+            to_timestamp({{ text }}, 'M/d/yyyy')
+        )
+    {%- endset -%}
+    case
+        when not {{ text }} rlike
+            '^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T].*)?|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}( .*)?)$'
+            then null
+        when {{ text }} rlike
+            '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?[ \t]*(Z|UTC|[+-][0-9]{2}(:?[0-9]{2})?)$'
+            then cast(
+                regexp_replace(
+                    regexp_replace(
+                        regexp_replace({{ text }}, '[ \t]*(Z|UTC)$', '+00:00'),
+                        '[ \t]*([+-][0-9]{2})$',
+                        '$1:00'
+                    ),
+                    '[ \t]*([+-][0-9]{2}):?([0-9]{2})$',
+                    '$1:$2'
+                ) as timestamp
+            )
+        {%- if zone | upper == "UTC" %}
+        else {{ wall }}
+        {%- else %}
+        else case
+            when from_utc_timestamp(
+                to_utc_timestamp({{ wall }}, '{{ zone }}') + interval 1 hour,
+                '{{ zone }}'
+            ) = {{ wall }}
+                then to_utc_timestamp({{ wall }}, '{{ zone }}')
+                + interval 1 hour
+            else to_utc_timestamp({{ wall }}, '{{ zone }}')
+        end
+        {%- endif %}
+    end
+{%- endmacro %}
+
+{#-
     validate_source_timezone(source_timezone)
     The zone name as the database spells it, or a build-stopping error that
     names the var source_timezone and the value received. At parse time it
@@ -106,6 +157,31 @@
         ) }}
     {%- endif -%}
     {{ return(found[0]) }}
+{%- endmacro %}
+
+{#-
+    Spark has no zone table in SQL; Java's zone names are IANA's, so the
+    name is checked against the IANA list dbt ships (pytz).
+-#}
+{% macro spark__validate_source_timezone(source_timezone) -%}
+    {%- set wanted = source_timezone | string | trim -%}
+    {%- for name in modules.pytz.all_timezones -%}
+        {%- if name == wanted -%}
+            {{ return(name) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for name in modules.pytz.all_timezones -%}
+        {%- if name | lower == wanted | lower -%}
+            {{ return(name) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error(
+        "The var source_timezone is '" ~ source_timezone ~ "', which is "
+        ~ "not a time zone name. It is the zone of input timestamps that "
+        ~ "carry no offset: use an IANA name such as UTC, Europe/London "
+        ~ "or America/New_York, e.g. "
+        ~ "--vars '{source_timezone: Europe/London}'."
+    ) }}
 {%- endmacro %}
 
 {#- The current time as a UTC timestamp without zone. -#}

@@ -41,7 +41,7 @@
 -#}
 {{ validate_project_vars() }}
 {{ config(
-    materialized="incremental",
+    materialized=sessions_materialization(),
     incremental_strategy=sessions_incremental_strategy(),
     unique_key="sessionization_key",
     on_schema_change="fail",

@@ -73,14 +73,18 @@ numbered as (
         cast(gross_revenue - returned_revenue as double) as net_revenue,
         is_cancelled,
         is_counted_order,
-        case
-            when is_counted_order and customer_id is not null
-                then row_number() over (
-                    partition by customer_id, is_counted_order
-                    order by
-                        coalesce(first_purchase_at, first_line_at), order_id
-                )
-        end as customer_order_number
+        -- bigint on every engine (Spark's row_number() is a 32-bit int)
+        cast(
+            case
+                when is_counted_order and customer_id is not null
+                    then row_number() over (
+                        partition by customer_id, is_counted_order
+                        order by
+                            coalesce(first_purchase_at, first_line_at),
+                            order_id
+                    )
+            end as bigint
+        ) as customer_order_number
 
     from orders
 

@@ -33,7 +33,7 @@
     behaviour_line_revenue) instead of joining int_order_lines.
 -#}
 {{ config(
-    materialized="incremental",
+    materialized=sessions_materialization(),
     incremental_strategy=sessions_incremental_strategy(),
     unique_key="sessionization_key",
     on_schema_change="fail",

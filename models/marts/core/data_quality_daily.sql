@@ -31,7 +31,7 @@ with_shares as (
         outcome,
         outcome = 'accepted' as is_accepted,
         row_count,
-        row_count * 1.0
+        cast(row_count as double)
         / sum(row_count) over (partition by event_date) as share_of_day
 
     from counted

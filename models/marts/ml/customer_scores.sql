@@ -34,7 +34,7 @@ customer_segments as (
         segment_id,
         segment_name
 
-    from {{ ref("customer_segments") }}
+    from {{ ml_model_output("customer_segments") }}
 
 ),
 
@@ -46,7 +46,7 @@ churn_predictions as (
         churn_risk,
         churn_reason
 
-    from {{ ref("churn_predictions") }}
+    from {{ ml_model_output("churn_predictions") }}
 
 ),
 
@@ -57,7 +57,7 @@ product_recommendations as (
         product_id,
         reason
 
-    from {{ ref("product_recommendations") }}
+    from {{ ml_model_output("product_recommendations") }}
     where rank = 1
 
 ),

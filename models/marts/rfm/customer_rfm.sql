@@ -79,9 +79,9 @@ measured as (
         customer_id,
         as_of_date,
         last_ordered_at,
-        {{ dbt.datediff(
+        cast({{ dbt.datediff(
             "cast(last_ordered_at as date)", "as_of_date", "day"
-        ) }} as recency_days,
+        ) }} as bigint) as recency_days,
         frequency,
         cast(monetary as double) as monetary
 

@@ -54,13 +54,13 @@ renamed as (
         end as event_type_text,
         {{ clean_text(pick_column(columns, "StockCode")) }} as product_id,
         {{ clean_text(pick_column(columns, "Description")) }} as product_name,
-        cast(null as varchar) as category,
-        cast(null as varchar) as brand,
+        cast(null as {{ dbt.type_string() }}) as category,
+        cast(null as {{ dbt.type_string() }}) as brand,
         {{ clean_text(pick_column(columns, "UnitPrice")) }} as unit_price_text,
         {{ clean_text(pick_column(columns, "Quantity")) }} as quantity_text,
         {{ clean_text(pick_column(columns, "InvoiceNo")) }} as order_id,
-        cast(null as varchar) as source_session_id,
-        cast(null as varchar) as search_query,
+        cast(null as {{ dbt.type_string() }}) as source_session_id,
+        cast(null as {{ dbt.type_string() }}) as search_query,
         {{ clean_text(pick_column(columns, "Country")) }} as country,
         non_merchandise.stock_code is null as is_merchandise
 

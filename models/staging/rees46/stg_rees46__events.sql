@@ -36,19 +36,19 @@ renamed as (
         {{ clean_text(pick_column(columns, "event_time")) }} as event_at_text,
         {{ clean_text(pick_column(columns, "event_type")) }} as event_type_text,
         {{ clean_text(pick_column(columns, "product_id")) }} as product_id,
-        cast(null as varchar) as product_name,
+        cast(null as {{ dbt.type_string() }}) as product_name,
         coalesce(
             {{ clean_text(pick_column(columns, "category_code")) }},
             {{ clean_text(pick_column(columns, "category_id")) }}
         ) as category,
         {{ clean_text(pick_column(columns, "brand")) }} as brand,
         {{ clean_text(pick_column(columns, "price")) }} as unit_price_text,
-        cast(null as varchar) as quantity_text,
-        cast(null as varchar) as order_id,
+        cast(null as {{ dbt.type_string() }}) as quantity_text,
+        cast(null as {{ dbt.type_string() }}) as order_id,
         {{ clean_text(pick_column(columns, "user_session")) }}
             as source_session_id,
-        cast(null as varchar) as search_query,
-        cast(null as varchar) as country,
+        cast(null as {{ dbt.type_string() }}) as search_query,
+        cast(null as {{ dbt.type_string() }}) as country,
         true as is_merchandise
 
     from source
