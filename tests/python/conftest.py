@@ -134,3 +134,14 @@ def sample_build(tmp_path_factory) -> DbtResult:
     that only read its outputs."""
     workdir = tmp_path_factory.mktemp("sample_build")
     return build_on(SAMPLE_PATH, "online_retail", workdir)
+
+
+# Test files that take minutes on their own; they are collected first so that
+# with pytest-xdist (make test runs two workers) they start at once and the
+# shorter files fill the other worker around them.
+LONG_RUNNING_FILES = ("test_spark_parity.py",)
+
+
+def pytest_collection_modifyitems(items):
+    """Move the long-running files to the front; keep every other order."""
+    items.sort(key=lambda item: item.path.name not in LONG_RUNNING_FILES)
