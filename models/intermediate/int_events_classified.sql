@@ -29,7 +29,7 @@
 -#}
 {{ validate_project_vars() }}
 {{ config(
-    materialized="incremental",
+    materialized=classified_materialization(),
     incremental_strategy="append",
     on_schema_change="fail",
     pre_hook="{{ classified_forget_rebuilt_files(
