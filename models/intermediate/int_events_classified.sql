@@ -17,8 +17,25 @@
       columns other files of a glob have.
     - Numeric and date vars are checked first (validate_project_vars): a bad
       value stops the build with a message naming the var.
+
+    Incremental: a run classifies only the input files from the first new,
+    vanished or otherwise changed file (in file name order) onwards and
+    keeps the rows of the files before it (macros/classified_incremental.sql
+    says which changes it sees and which need --full-refresh). A row of a
+    reclassified file is a duplicate_event when a kept file or an earlier
+    row of the reclassified ones has the same raw values, exactly as in a
+    full refresh. A daily file costs its own rows instead of the whole
+    input: at 10 million events this model took 38 s on every run.
 -#}
 {{ validate_project_vars() }}
+{{ config(
+    materialized=classified_materialization(),
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ classified_forget_rebuilt_files(
+        this, var('events_path')
+    ) }}"
+) }}
 {%- set events_format = var("events_format") | lower -%}
 {#- An events_format with no staging model stops dbt before anything runs,
     with "depends on a node named 'stg_<events_format>__events' which was
@@ -31,6 +48,12 @@ with
 staged as (
 
     select * from {{ ref(staged_model) }}
+    {%- if is_incremental() %}
+    {%- set plan = classified_files_plan(this, var("events_path")) %}
+    {%- if plan.keep %}
+    where source_file in {{ classified_file_literals(plan.rebuild) }}
+    {%- endif %}
+    {%- endif %}
 
 ),
 
@@ -42,6 +65,26 @@ event_type_synonyms as (
     from {{ ref("event_type_synonyms") }}
 
 ),
+
+{% if is_incremental() %}
+
+earlier_copies as (
+
+    -- copies of a reclassified row in the kept files (the pre-hook has
+    -- deleted the others); they come first in file order
+    select
+        event_id,
+        count(*) as earlier_copy_count
+
+    from {{ this }}
+    where event_id in (
+        select {{ privacy_event_id("raw_values") }} from staged
+    )
+    group by 1
+
+),
+
+{% endif %}
 
 parsed as (
 
@@ -58,13 +101,21 @@ parsed as (
         row_number() over (
             partition by staged.raw_values
             order by staged.source_file, staged.source_row_number
-        ) as copy_number
+        ) as copy_number,
+        {{ "coalesce(earlier_copies.earlier_copy_count, 0)"
+            if is_incremental() else "0" }} as earlier_copy_count
 
     from staged
     left join event_type_synonyms
         on
             lower(trim(staged.event_type_text))
             = event_type_synonyms.source_value
+    {%- if is_incremental() %}
+    left join earlier_copies
+        on
+            {{ privacy_event_id("staged.raw_values") }}
+            = earlier_copies.event_id
+    {%- endif %}
 
 ),
 
@@ -103,7 +154,7 @@ classified as (
                 then 'invalid_quantity'
             when quantity_number < 0 and event_type != 'return'
                 then 'invalid_quantity'
-            when copy_number > 1
+            when copy_number + earlier_copy_count > 1
                 then 'duplicate_event'
         end as reject_reason
 

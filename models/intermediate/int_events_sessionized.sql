@@ -15,9 +15,9 @@
     session_id is the md5 of the sessionization key and the event_id of the
     session's first event, so it is the same on every rebuild.
 
-    Incremental runs: fct_events is rebuilt from the whole input on every
-    run, so new data means events whose event_id is not sessionized yet.
-    A run re-sessionizes, from their first event, every key that
+    Incremental runs: fct_events shows every clean event, so new data
+    means events whose event_id is not sessionized yet. A key is touched
+    when it
     - has such a new event, whatever its timestamp (late events included), or
     - has an event within session_lookback_hours of the newest event
       already sessionized (this refreshes recent rows whose values changed
@@ -25,9 +25,17 @@
       --full-refresh), or
     - lost an event from fct_events (the pre-hook deletes such keys' rows,
       so their remaining events count as new).
-    Each touched key's rows are replaced whole (delete+insert on the key),
-    so the table equals a full refresh. The pre-hook also stops the run when
-    session_timeout_minutes differs from the one the table was built with.
+    A touched key is sessionized again from the start of its last built
+    session that began before its first new or recent event, numbering on
+    from that session's number; its earlier sessions cannot change, since
+    nothing was added between their events. Those events' rows are replaced
+    (delete+insert on event_id), so the table equals a full refresh. Going
+    back only to that session, not to the key's first event, matters
+    because the lookback touches every recently active customer: at one
+    million events, 4,400 customers with 13% of all events, where their
+    recent sessions hold a small part of that.
+    The pre-hook also stops the run when session_timeout_minutes differs
+    from the one the table was built with.
 
     Built for speed at tens of millions of events: only the columns the
     session rule needs (key, event_at, event_id) go through the window
@@ -43,7 +51,7 @@
 {{ config(
     materialized=sessions_materialization(),
     incremental_strategy=sessions_incremental_strategy(),
-    unique_key="sessionization_key",
+    unique_key="event_id",
     on_schema_change="fail",
     pre_hook="{{ sessions_prepare_incremental_run(
         this, ref('fct_events'), var('session_timeout_minutes')
@@ -81,7 +89,9 @@ already_sessionized as (
 
     select
         event_id,
-        event_at
+        event_at,
+        sessionization_key,
+        session_number
 
     from {{ this }}
 
@@ -95,9 +105,12 @@ watermark as (
 
 ),
 
-touched_keys as (
+changed_events as (
 
-    select distinct keyed.sessionization_key
+    -- new events, and every event within the lookback
+    select
+        keyed.sessionization_key,
+        keyed.event_at
 
     from keyed
     left join already_sessionized
@@ -113,16 +126,69 @@ touched_keys as (
 
 ),
 
+touched_keys as (
+
+    select
+        sessionization_key,
+        min(event_at) as changed_from
+
+    from changed_events
+    group by 1
+
+),
+
+sessions_before_change as (
+
+    -- built sessions of touched keys with events before the first change
+    select
+        already_sessionized.sessionization_key,
+        already_sessionized.session_number,
+        min(already_sessionized.event_at) as session_started_at
+
+    from already_sessionized
+    inner join touched_keys
+        on
+            already_sessionized.sessionization_key
+            = touched_keys.sessionization_key
+    where already_sessionized.event_at < touched_keys.changed_from
+    group by 1, 2
+
+),
+
+resume_points as (
+
+    -- the last of those sessions is sessionized again from its start and
+    -- keeps its number; null: the key starts from its first event
+    select
+        touched_keys.sessionization_key,
+        max(sessions_before_change.session_started_at) as resume_at,
+        max(sessions_before_change.session_number) as resumed_session_number
+
+    from touched_keys
+    left join sessions_before_change
+        on
+            touched_keys.sessionization_key
+            = sessions_before_change.sessionization_key
+    group by 1
+
+),
+
 {% endif %}
 
 to_sessionize as (
 
-    select keyed.*
+    select
+        keyed.*,
+        {{ "coalesce(resume_points.resumed_session_number, 1) - 1"
+            if is_incremental() else "0" }} as earlier_session_count
 
     from keyed
     {%- if is_incremental() %}
-    inner join touched_keys
-        on keyed.sessionization_key = touched_keys.sessionization_key
+    inner join resume_points
+        on keyed.sessionization_key = resume_points.sessionization_key
+    where
+        resume_points.resume_at is null
+        or keyed.event_at >= resume_points.resume_at
     {%- endif %}
 
 ),
@@ -167,7 +233,7 @@ numbered as (
     select
         event_id,
         sessionization_key,
-        sum(is_session_start) over (
+        earlier_session_count + sum(is_session_start) over (
             partition by sessionization_key
             order by event_at, event_id
             rows between unbounded preceding and current row

@@ -4,9 +4,11 @@ column.
 
 The second batch continues a session across the batch boundary (c1), adds
 a late event that bridges two old sessions of c2 (older than
-session_lookback_hours, so only its new event_id finds it), and a new
-customer (c5). c3 is old and untouched; c4 is untouched but recent (within
-the lookback), so it is refreshed. One module-scoped fixture runs the whole
+session_lookback_hours, so only its new event_id finds it), a new
+customer (c5), and a late event that joins the second of c6's two old
+sessions (c6 is sessionized again from that session on; its first session's
+row stays as built). c3 is old and untouched; c4 is untouched but recent
+(within the lookback), so it is refreshed. One module-scoped fixture runs the whole
 sequence; the tests read its snapshots.
 """
 
@@ -47,6 +49,8 @@ BATCH_1 = [
     ["2024-02-01 08:05:00", "purchase", "c3", "P1", "kitchen", 5.0, 1, "s-c3-a"],
     ["2024-03-09 23:50:00", "view", "c4", "P2", "garden", 7.5, None, "s-c4-a"],
     ["2024-03-10 00:15:00", "cart", "c4", "P2", "garden", 7.5, 1, "s-c4-a"],
+    ["2024-02-10 08:00:00", "view", "c6", "P1", "kitchen", 5.0, None, "s-c6-a"],
+    ["2024-02-10 12:00:00", "view", "c6", "P2", "garden", 7.5, None, "s-c6-b"],
 ]
 BATCH_2 = [
     # 15 minutes after c1's cart in batch 1: the same session
@@ -55,6 +59,8 @@ BATCH_2 = [
     # late: 25 minutes after 09:00 and before 09:50, bridging them
     ["2024-03-01 09:25:00", "cart", "c2", "P2", "garden", 7.5, 1, "s-c2-a"],
     ["2024-03-11 08:00:00", "view", "c5", "P4", "toys", 9.0, None, "s-c5-a"],
+    # late, 20 minutes into c6's second session
+    ["2024-02-10 12:20:00", "cart", "c6", "P2", "garden", 7.5, 1, "s-c6-b"],
 ]
 PROBE = "probe"
 
@@ -116,10 +122,11 @@ def runs(tmp_path_factory) -> dict:
     db_path = incremental(inputs / "part1.csv").db_path
     out["batch_1"] = snapshot(db_path)
 
-    set_probe(db_path, ["c2", "c3", "c4"])
+    set_probe(db_path, ["c2", "c3", "c4", "c6"])
     incremental(both)
     out["batch_2_probed"] = snapshot(db_path)
     restore_from(db_path, out["batch_1"], "c3")
+    restore_from(db_path, out["batch_1"], "c6")
     out["batch_2"] = snapshot(db_path)
 
     incremental(both)
@@ -177,11 +184,17 @@ def test_incremental_equals_full_refresh(runs, table):
 def test_only_touched_customers_are_rewritten(runs):
     events = runs["batch_2_probed"]["intermediate.int_events_sessionized"]
     sessions = runs["batch_2_probed"]["marts.fct_sessions"]
-    probed_events = set(events.loc[events["country"] == PROBE, "customer_id"])
+    probed_events = events.loc[events["country"] == PROBE]
     probed_sessions = set(sessions.loc[sessions["exit_product_id"] == PROBE, "customer_id"])
     # c3 is old and got nothing new: left alone. c2 (late event) and c4
-    # (within the lookback) were rewritten.
-    assert probed_events == {"c3"}
+    # (within the lookback) were rewritten; c6 from its second session on,
+    # so its first session's event keeps the mark.
+    marked = zip(probed_events["customer_id"], probed_events["event_at"].astype(str))
+    assert sorted(marked) == [
+        ("c3", "2024-02-01 08:00:00"),
+        ("c3", "2024-02-01 08:05:00"),
+        ("c6", "2024-02-10 08:00:00"),
+    ]
     assert probed_sessions == {"c3"}
 
 

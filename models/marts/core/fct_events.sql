@@ -1,7 +1,13 @@
 {#-
     The canonical clean event table that every other mart reads: one row per
     accepted event. Rows that failed a check are in rejected_events instead.
+
+    A view: it is int_events_classified's clean rows under the mart's names,
+    so storing it again only cost time (13 s at 10 million events, on every
+    run, incremental ones included). Readers that scan it read the
+    classified table's columns they need.
 -#}
+{{ config(materialized="view") }}
 with
 
 classified as (

@@ -1,0 +1,221 @@
+"""Incremental classification: int_events_classified run after files are
+added or removed equals a --full-refresh build on the same files, and so do
+the models that read it (fct_events, rejected_events, data_quality_daily and
+the sessions).
+
+The files are canonical CSVs in one folder, read through a glob, and change
+between runs:
+
+1. ``part1.csv`` alone;
+2. ``part2.csv`` arrives: it repeats a row of part1 (a duplicate across
+   files) and has a row twice (a duplicate inside the new file); part1's
+   rows must not be rewritten;
+3. a run with no new file changes nothing;
+4. ``part0.csv`` arrives, which sorts before the others and repeats rows of
+   both: its copies become the first ones and the later copies turn into
+   duplicate_event;
+5. ``part0.csv`` is withdrawn: back to the result of step 2;
+6. a future_timestamp reject in part1 comes within future_tolerance_hours
+   (the var is raised instead of waiting for the clock): part1 is
+   classified again and the row is accepted.
+
+Every step is compared, column by column, with a --full-refresh build of the
+same folder in another database. One module-scoped fixture runs the whole
+sequence; the tests read its snapshots.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+import pandas as pd
+import pytest
+from conftest import run_dbt, write_csv
+
+SELECT = "+fct_sessions +rejected_events +data_quality_daily"
+ISOLATED = {
+    "DBT_INDIRECT_SELECTION": "cautious",
+    "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test test",
+}
+TABLES = {
+    "intermediate.int_events_classified": "source_file, source_row_number",
+    "marts.fct_events": "event_id",
+    "marts.rejected_events": "source_file, source_row_number",
+    "marts.data_quality_daily": "event_date, outcome",
+    "intermediate.int_events_sessionized": "event_id",
+    "marts.fct_sessions": "session_id",
+}
+HEADER = ["event_at", "event_type", "customer_id", "product_id", "price", "quantity"]
+# ten days ahead: rejected with the default tolerance of 24 hours, accepted
+# with a tolerance of 30 days
+FUTURE = (datetime.now(timezone.utc) + timedelta(days=10)).strftime(
+    "%Y-%m-%dT%H:%M:%SZ"
+)
+PART1 = [
+    ["2024-03-01 10:00:00", "view", "c1", "P1", 5.0, None],
+    ["2024-03-01 10:05:00", "cart", "c1", "P1", 5.0, 1],
+    ["2024-03-02 09:00:00", "purchase", "c2", "P2", 7.5, 2],
+    [FUTURE, "view", "c3", "P3", 1.0, None],
+]
+PART2 = [
+    # the same raw values as part1's first row: a duplicate
+    ["2024-03-01 10:00:00", "view", "c1", "P1", 5.0, None],
+    ["2024-03-01 10:20:00", "purchase", "c1", "P1", 5.0, 1],
+    # twice in the new file: the second copy is a duplicate
+    ["2024-03-03 08:00:00", "view", "c4", "P4", 3.0, None],
+    ["2024-03-03 08:00:00", "view", "c4", "P4", 3.0, None],
+    ["2024-03-03 08:10:00", "unknown-type", "c4", "P4", 3.0, None],
+]
+PART0 = [
+    # copies of part1's cart and part2's purchase, in a file that sorts first
+    ["2024-03-01 10:05:00", "cart", "c1", "P1", 5.0, 1],
+    ["2024-03-01 10:20:00", "purchase", "c1", "P1", 5.0, 1],
+    ["2024-03-04 12:00:00", "view", "c5", "P1", 5.0, None],
+]
+PROBE = "probe"
+WIDE_TOLERANCE = {"future_tolerance_hours": 24 * 30}
+
+
+def snapshot(db_path) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return {
+            table: con.sql(f"select * from {table} order by {key}").df()
+            for table, key in TABLES.items()
+        }
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("incremental_classified")
+    inputs = root / "input"
+    inputs.mkdir()
+    glob = inputs / "part*.csv"
+    out: dict = {}
+
+    def build(workdir, extra_vars=None, full_refresh=False):
+        dbt_vars = {"events_path": str(glob), "events_format": "canonical"}
+        dbt_vars.update(extra_vars or {})
+        args = ["build", "--select", SELECT]
+        if full_refresh:
+            args.append("--full-refresh")
+        return run_dbt(args, workdir=workdir, dbt_vars=dbt_vars, env=ISOLATED)
+
+    def step(name, extra_vars=None):
+        """Build incrementally, then from scratch on the same files."""
+        db_path = build(root / "incremental", extra_vars).db_path
+        out[name] = snapshot(db_path)
+        full = build(root / f"full_{name}", extra_vars, full_refresh=True)
+        out[f"{name}_full"] = snapshot(full.db_path)
+        return db_path
+
+    write_csv(inputs / "part1.csv", HEADER, PART1)
+    db_path = step("part1")
+
+    # mark part1's clean rows in a column nothing downstream reads
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(
+            "update intermediate.int_events_classified "
+            f"set raw_values = '{PROBE}' "
+            "where source_file like '%part1.csv' and reject_reason is null"
+        )
+    write_csv(inputs / "part2.csv", HEADER, PART2)
+    step("part2_probed")
+    original = out["part1"]["intermediate.int_events_classified"]
+    with duckdb.connect(str(db_path)) as con:
+        out["probed_files"] = sorted(
+            con.sql(
+                "select distinct source_file from intermediate.int_events_classified "
+                f"where raw_values = '{PROBE}'"
+            ).df()["source_file"]
+        )
+        con.register("original", original)
+        con.execute(
+            "update intermediate.int_events_classified as classified "
+            "set raw_values = original.raw_values from original "
+            "where classified.source_file = original.source_file "
+            "and classified.source_row_number = original.source_row_number"
+        )
+    out["part2"] = snapshot(db_path)
+
+    out["rerun"] = snapshot(build(root / "incremental").db_path)
+
+    write_csv(inputs / "part0.csv", HEADER, PART0)
+    step("part0")
+
+    (inputs / "part0.csv").unlink()
+    step("withdrawn")
+
+    step("future_due", WIDE_TOLERANCE)
+    return out
+
+
+def _assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(
+        left.reset_index(drop=True), right.reset_index(drop=True)
+    )
+
+
+STEPS = ["part1", "part0", "withdrawn", "future_due"]
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+@pytest.mark.parametrize("step", STEPS)
+def test_incremental_equals_full_refresh(runs, step, table):
+    _assert_same(runs[step][table], runs[f"{step}_full"][table])
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_new_file_equals_full_refresh(runs, table):
+    _assert_same(runs["part2"][table], runs["part2_probed_full"][table])
+
+
+def test_kept_file_is_not_rewritten(runs):
+    # part1's clean rows still carry the mark only the stored copy had:
+    # the run that added part2 classified part2 alone
+    assert [path.rsplit("/", 1)[1] for path in runs["probed_files"]] == ["part1.csv"]
+
+
+def test_duplicates_across_and_inside_files(runs):
+    classified = runs["part2"]["intermediate.int_events_classified"]
+    files = classified["source_file"].str.rsplit("/", n=1).str[1]
+    reasons = dict(
+        zip(zip(files, classified["source_row_number"]), classified["reject_reason"])
+    )
+    assert reasons[("part1.csv", 1)] is None
+    assert reasons[("part2.csv", 1)] == "duplicate_event"
+    assert reasons[("part2.csv", 3)] is None
+    assert reasons[("part2.csv", 4)] == "duplicate_event"
+
+
+def test_earlier_file_takes_the_first_copy(runs):
+    classified = runs["part0"]["intermediate.int_events_classified"]
+    files = classified["source_file"].str.rsplit("/", n=1).str[1]
+    reasons = dict(
+        zip(zip(files, classified["source_row_number"]), classified["reject_reason"])
+    )
+    assert reasons[("part0.csv", 1)] is None
+    assert reasons[("part1.csv", 2)] == "duplicate_event"
+    assert reasons[("part0.csv", 2)] is None
+    assert reasons[("part2.csv", 2)] == "duplicate_event"
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_rerun_without_new_files_changes_nothing(runs, table):
+    _assert_same(runs["rerun"][table], runs["part2"][table])
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_withdrawn_file_is_forgotten(runs, table):
+    _assert_same(runs["withdrawn"][table], runs["part2"][table])
+
+
+def test_future_reject_is_accepted_once_due(runs):
+    def reason(step):
+        classified = runs[step]["intermediate.int_events_classified"]
+        return classified.loc[
+            classified["customer_id"] == "c3", "reject_reason"
+        ].tolist()
+
+    assert reason("part2") == ["future_timestamp"]
+    assert reason("future_due") == [None]
