@@ -369,7 +369,11 @@ def test_a_holdout_without_purchases_warns_and_still_builds(planted):
     assert rec.recommend_products(events.head(0)).empty
 
 
-def test_the_linear_time_cut_keeps_the_exact_top():
+@pytest.mark.parametrize("run", [1, 3, 8, 16])
+def test_the_linear_time_cut_keeps_the_exact_top(run, monkeypatch):
+    """Whatever the run length, every entry of a row's exact top survives
+    the cut (the values are rounded to 0.01, so ties are many)."""
+    monkeypatch.setattr(rec, "_RUN", run)
     rng = np.random.default_rng(1)
     rows, cols = 60, 500
     dense = np.round(rng.random((rows, cols)), 2) * (rng.random((rows, cols)) < 0.6)
