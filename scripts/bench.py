@@ -732,8 +732,27 @@ def bench_size(size, args):
             log_path=size_dir / f"{name}.log",
             timeout=timeout,
         )
+    if size in args.spark_sizes and not args.skip_dbt:
+        say("full dbt build on local Spark")
+        result["spark"] = run_spark_build(events, size_dir / "spark")
     result["load_at_end"] = os.getloadavg()[0]
     return result
+
+
+def run_spark_build(events_path, workdir):
+    """The full SQL build (models and tests) on local Spark, measured by
+    scripts/bench_spark.py; a failure is reported, not raised, so the DuckDB
+    measurements are still written."""
+    sys.path.insert(0, str(PROJECT_DIR / "scripts"))
+    from bench_spark import bench_spark_build
+
+    try:
+        measured = bench_spark_build(events_path, workdir=workdir)
+    except (FileNotFoundError, RuntimeError) as error:
+        print(f"bench: Spark build failed: {error}", file=sys.stderr)
+        return {"status": "failed", "error": str(error)[-2000:]}
+    measured["dbt_status"], measured["status"] = measured["status"], "ok"
+    return measured
 
 
 # ---------------------------------------------------------------------------
@@ -1036,7 +1055,9 @@ def render(results, machine, args):
         "incrementally, the Python models retrained and every test run. Both "
         "start from a copy of the full build's target folder (partial "
         "parsing).",
-        "",
+    ]
+    lines += render_spark(results)
+    lines += [
         "## Stages against their alternatives",
         "",
         "| events | stage | dbt models s | SQL alone s | alternative | read s "
@@ -1115,6 +1136,52 @@ def render(results, machine, args):
             "Incremental models: " + (", ".join(incremental_models) or "none") + ".",
         ]
     return "\n".join(lines) + "\n"
+
+
+def render_spark(results):
+    """The Spark column: the same SQL build on local Spark against DuckDB."""
+    spark_runs = [r for r in results if "spark" in r]
+    if not spark_runs:
+        return [""]
+    lines = [
+        "",
+        "## On local Spark",
+        "",
+        "| events | Spark build s | Spark CPU s | Spark peak MB "
+        "| Spark SQL models s | DuckDB SQL models s | Spark / DuckDB | status |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in spark_runs:
+        spark, full = r["spark"], r.get("full") or {}
+        # the SQL models both engines build (Spark runs no Python models)
+        duckdb_sql = sum(
+            m["seconds"]
+            for name, m in full.get("models", {}).items()
+            if m["kind"] == "model" and name in spark.get("models_s", {})
+        )
+        if spark["status"] != "ok":
+            lines.append(
+                f"| {r['size']:,} | n/a | n/a | n/a | n/a | {_s(duckdb_sql)} "
+                f"| n/a | {spark['status']} |"
+            )
+            continue
+        spark_sql = sum(spark["models_s"].values())
+        lines.append(
+            f"| {r['size']:,} | {spark['wall_s']:.1f} | {spark['cpu_s']:.0f} "
+            f"| {spark['peak_rss_mb']:.0f} | {_s(spark_sql)} | {_s(duckdb_sql)} "
+            f"| {_ratio(spark_sql, duckdb_sql)} | ok |"
+        )
+    lines += [
+        "",
+        "Spark: `dbt build --target spark` of every SQL model, seed and test "
+        "(dbt-spark's session method, local PySpark on both cores, a new "
+        "warehouse; scripts/bench_spark.py), peak memory including the JVM. "
+        "The two model columns are dbt's summed execution times of the same "
+        "SQL models on each engine (the Python models run only on DuckDB; "
+        "tests are left out of both, as the test sets differ).",
+        "",
+    ]
+    return lines
 
 
 REPORT_BEGIN = "<!-- bench.py writes from here -->"
@@ -1204,6 +1271,13 @@ def main(argv=None):
         "--skip-dbt",
         action="store_true",
         help="measure only the generator, floor and alternatives",
+    )
+    parser.add_argument(
+        "--spark-sizes",
+        type=_sizes,
+        default=[1_000_000],
+        help="sizes also built on local Spark, needs .venv-spark "
+        "(default 1000000; pass 0 for none)",
     )
     parser.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--events", help=argparse.SUPPRESS)
