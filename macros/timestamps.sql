@@ -148,13 +148,7 @@
         ~ wanted | replace("'", "''") ~ "' desc, name limit 1"
     ).columns[0].values() -%}
     {%- if found | length == 0 -%}
-        {{ exceptions.raise_compiler_error(
-            "The var source_timezone is '" ~ source_timezone ~ "', which is "
-            ~ "not a time zone name. It is the zone of input timestamps that "
-            ~ "carry no offset: use an IANA name such as UTC, Europe/London "
-            ~ "or America/New_York, e.g. "
-            ~ "--vars '{source_timezone: Europe/London}'."
-        ) }}
+        {{ raise_unknown_source_timezone(source_timezone) }}
     {%- endif -%}
     {{ return(found[0]) }}
 {%- endmacro %}
@@ -175,13 +169,7 @@
             {{ return(name) }}
         {%- endif -%}
     {%- endfor -%}
-    {{ exceptions.raise_compiler_error(
-        "The var source_timezone is '" ~ source_timezone ~ "', which is "
-        ~ "not a time zone name. It is the zone of input timestamps that "
-        ~ "carry no offset: use an IANA name such as UTC, Europe/London "
-        ~ "or America/New_York, e.g. "
-        ~ "--vars '{source_timezone: Europe/London}'."
-    ) }}
+    {{ raise_unknown_source_timezone(source_timezone) }}
 {%- endmacro %}
 
 {#- The current time as a UTC timestamp without zone. -#}
@@ -197,4 +185,15 @@
 
 {% macro duckdb__current_timestamp_utc() -%}
     timezone('UTC', now())
+{%- endmacro %}
+
+{#- The one error both engines give for a source_timezone they do not know. -#}
+{% macro raise_unknown_source_timezone(source_timezone) -%}
+    {{ exceptions.raise_compiler_error(
+        "The var source_timezone is '" ~ source_timezone ~ "', which is "
+        ~ "not a time zone name. It is the zone of input timestamps that "
+        ~ "carry no offset: use an IANA name such as UTC, Europe/London "
+        ~ "or America/New_York, e.g. "
+        ~ "--vars '{source_timezone: Europe/London}'."
+    ) }}
 {%- endmacro %}
