@@ -39,6 +39,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 MODELS_DIR = PROJECT_DIR / "python_models"
@@ -159,6 +160,33 @@ def _write(spark, frame: pd.DataFrame, table: str) -> None:
     ).saveAsTable(table)
 
 
+def _as_frame(result) -> pd.DataFrame:
+    """A Python model's result as a pandas frame, whatever it returned.
+
+    The models return pandas frames, DuckDB relations or Arrow tables (all
+    three are valid dbt-duckdb results). Relations and Arrow tables go
+    through Arrow with pandas' nullable types, so a whole-number column
+    with nulls stays whole numbers (``Int64``) instead of turning into
+    doubles, and is written to Spark as ``bigint`` like on DuckDB.
+    """
+    if isinstance(result, pd.DataFrame):
+        return result
+    if isinstance(result, duckdb.DuckDBPyRelation):
+        result = result.to_arrow_table()
+    if not isinstance(result, pa.Table):
+        raise TypeError(
+            "A Python model returned a "
+            f"{type(result).__name__}; expected a pandas DataFrame, a DuckDB "
+            "relation or an Arrow table."
+        )
+    nullable = {
+        pa.int8(): pd.Int64Dtype(), pa.int16(): pd.Int64Dtype(),
+        pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+    }
+    return result.to_pandas(types_mapper=nullable.get)
+
+
 def _missing(value) -> bool:
     try:
         return bool(pd.isna(value))
@@ -189,7 +217,9 @@ def run_python_models(spark, manifest) -> dict[str, int]:
             spec = importlib.util.spec_from_file_location(f"_model_{node.name}", path)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
-            frame = module.model(_Dbt(node, spark, outputs, con), spark)
+            frame = _as_frame(
+                module.model(_Dbt(node, spark, outputs, con), spark)
+            )
             outputs[node.name] = frame
             schema = node.config.schema or "marts"
             spark.sql(f"create schema if not exists {schema}")

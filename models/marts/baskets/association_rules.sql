@@ -10,7 +10,9 @@
     Non-merchandise lines (postage, fees) are left out, and an order with
     nothing else is no basket. Single-item baskets count in total_baskets.
 
-    Mining, thresholds and metric formulas: macro rules_from_baskets().
+    Baskets: macro rules_from_order_lines(), shared with
+    association_rules_by_category. Mining, thresholds and metric formulas:
+    macro rules_from_baskets().
 -#}
 with
 
@@ -20,50 +22,15 @@ order_lines as (
 
 ),
 
-baskets as (
-
-    select
-        order_id as basket_id,
-        product_id as item_id
-
-    from order_lines
-    where
-        not is_return
-        and is_merchandise
-
-),
-
 rules as (
 
-    {{ rules_from_baskets("baskets") }}
-
-),
-
-final as (
-
-    select
-        antecedent_key,
-        consequent_item as consequent_product_id,
-
-        antecedent_items as antecedent_product_ids,
-        antecedent_item_count,
-        antecedent_basket_count,
-        consequent_basket_count,
-        rule_basket_count,
-        total_baskets,
-        antecedent_support,
-        consequent_support,
-        support,
-        confidence,
-        lift,
-        leverage,
-        conviction,
-        zhangs_metric,
-        jaccard,
-        kulczynski
-
-    from rules
+    {{ rules_from_order_lines(
+        "order_lines",
+        item_column="product_id",
+        consequent_column="consequent_product_id",
+        antecedent_list_column="antecedent_product_ids",
+    ) }}
 
 )
 
-select * from final
+select * from rules

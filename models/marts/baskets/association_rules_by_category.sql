@@ -6,8 +6,9 @@
     merchandise products bought in it; products without a category are
     left out, and an order with no categorised merchandise is no basket.
     Inputs without categories (Online Retail) give an empty table.
-    Otherwise the same rules as association_rules: the same thresholds,
-    mining and metrics (macro rules_from_baskets()).
+    Otherwise the same rules as association_rules: the same baskets,
+    thresholds, mining and metrics (macros rules_from_order_lines() and
+    rules_from_baskets()).
 -#}
 with
 
@@ -17,50 +18,15 @@ order_lines as (
 
 ),
 
-baskets as (
-
-    select
-        order_id as basket_id,
-        category as item_id
-
-    from order_lines
-    where
-        not is_return
-        and is_merchandise
-
-),
-
 rules as (
 
-    {{ rules_from_baskets("baskets") }}
-
-),
-
-final as (
-
-    select
-        antecedent_key,
-        consequent_item as consequent_category,
-
-        antecedent_items as antecedent_categories,
-        antecedent_item_count,
-        antecedent_basket_count,
-        consequent_basket_count,
-        rule_basket_count,
-        total_baskets,
-        antecedent_support,
-        consequent_support,
-        support,
-        confidence,
-        lift,
-        leverage,
-        conviction,
-        zhangs_metric,
-        jaccard,
-        kulczynski
-
-    from rules
+    {{ rules_from_order_lines(
+        "order_lines",
+        item_column="category",
+        consequent_column="consequent_category",
+        antecedent_list_column="antecedent_categories",
+    ) }}
 
 )
 
-select * from final
+select * from rules
