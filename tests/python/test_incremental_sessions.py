@@ -62,6 +62,11 @@ BATCH_2 = [
     # late, 20 minutes into c6's second session
     ["2024-02-10 12:20:00", "cart", "c6", "P2", "garden", 7.5, 1, "s-c6-b"],
 ]
+# Batch 1 again, but c3 loses its purchase and gains a cart in the same
+# run: c3 keeps its event count, so the run must still see the change
+# (the pre-hook drops c3's rows because one of its events vanished).
+SWAPPED = [row for row in BATCH_1 if row[:3] != ["2024-02-01 08:05:00", "purchase", "c3"]]
+SWAPPED.append(["2024-02-01 08:20:00", "cart", "c3", "P1", "kitchen", 5.0, 1, "s-c3-a"])
 PROBE = "probe"
 
 
@@ -147,6 +152,19 @@ def runs(tmp_path_factory) -> dict:
     out["timeout_changed"] = incremental(
         both, extra_vars={"session_timeout_minutes": 45}, check=False
     )
+
+    swapped = root / "swapped"
+    swapped.mkdir()
+    write_csv(swapped / "part1.csv", HEADER, SWAPPED)
+    incremental(swapped / "part1.csv")
+    out["swapped"] = snapshot(db_path)
+    full_swapped = run_dbt(
+        ["build", "--full-refresh", "--select", SELECT],
+        workdir=root / "full_refresh_swapped",
+        dbt_vars={"events_path": str(swapped / "part1.csv"), "events_format": "canonical"},
+        env=ISOLATED,
+    )
+    out["swapped_full_refresh"] = snapshot(full_swapped.db_path)
     return out
 
 
@@ -214,3 +232,16 @@ def test_changing_the_timeout_asks_for_a_full_refresh(runs):
     assert result.returncode != 0
     assert "session_timeout_minutes = 30 but this run has 45" in result.output
     assert "--full-refresh" in result.output
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_event_swapped_for_another_keeps_no_stale_rows(runs, table):
+    """One event out and one in for c3 in a single run: same event count,
+    still equal to a full refresh (c3's session gets a cart, no purchase)."""
+    swapped = runs["swapped"][table]
+    pd.testing.assert_frame_equal(swapped, runs["swapped_full_refresh"][table])
+    c3 = swapped[swapped["customer_id"] == "c3"]
+    if table == "marts.fct_sessions":
+        assert c3[["cart_count", "purchase_count"]].values.tolist() == [[1, 0]]
+    else:
+        assert sorted(c3["event_type"]) == ["cart", "view"]

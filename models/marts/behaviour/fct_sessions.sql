@@ -54,7 +54,10 @@ sessionized as (
 
 current_sessions as (
 
-    -- each session as it is sessionized now; the id fixes key and number
+    -- each session as it is sessionized now; the id fixes key and number.
+    -- Reads the table itself, not the sessionized CTE: DuckDB materializes
+    -- a CTE used twice, which copied every wide event row on each run just
+    -- to compare these five columns
     select
         session_id,
         min(sessionization_key) as sessionization_key,
@@ -63,7 +66,7 @@ current_sessions as (
         min(event_at) as session_started_at,
         max(event_at) as session_ended_at
 
-    from sessionized
+    from {{ ref("int_events_sessionized") }}
     group by 1
 
 ),
