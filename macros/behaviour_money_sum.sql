@@ -1,11 +1,18 @@
 {#-
     behaviour_money_sum(expression)
-    The sum of an amount of money, rounded to 6 decimals. Summing doubles
-    in parallel adds them in an order that varies from run to run, which
-    changes the last binary digits (268.46 one build, 268.4600000000001 the
-    next); prices carry at most a few decimals, so rounding to 6 gives the
-    same value on every build without losing a cent.
+    The sum of an amount of money, the same to the last digit on every
+    build. Summing doubles in parallel adds them in an order that varies
+    from run to run, which changes the last binary digits; rounding the
+    double sum is not enough at millions-scale totals (5742275.340002 one
+    build, 5742275.340001 the next, seen at 10 million events). So each
+    amount is rounded to 6 decimals as an exact decimal, the decimals are
+    summed exactly (any order gives the same total) and the total is
+    returned as a double. Prices carry at most a few decimals, so no cent
+    is lost.
 -#}
 {% macro behaviour_money_sum(expression) -%}
-    round(sum({{ expression }}), 6)
+    cast(
+        sum(cast({{ expression }} as decimal(38, 6)))
+        as double
+    )
 {%- endmacro %}
