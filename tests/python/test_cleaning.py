@@ -584,11 +584,9 @@ def test_reconciliation_test_fails_when_counts_differ(cases, tmp_path):
     workdir = tmp_path / "tampered"
     workdir.mkdir()
     shutil.copy(result.db_path, workdir / "warehouse.duckdb")
-    # fct_events is a view of the classified table's clean rows: lose one
-    # there, as a faulty incremental run could
     with duckdb.connect(str(workdir / "warehouse.duckdb")) as con:
         con.execute(
-            "delete from intermediate.int_events_classified where event_id = "
+            "delete from marts.fct_events where event_id = "
             "(select min(event_id) from marts.fct_events)"
         )
     tampered = run_dbt(
