@@ -31,22 +31,32 @@
 {#-
     dbt-spark's seed table and row loading (dbt/include/spark/macros/
     materializations/seed.sql), changed only to translate the seeds'
-    column_types with spark_type_name.
+    column_types with spark_type_name (once per seed, not per row).
 -#}
-{% macro spark__create_csv_table(model, agate_table) %}
+{#-
+    The Spark type of each seed column, in column order: the seed's
+    column_types where given, else the type dbt infers, translated.
+-#}
+{% macro spark_seed_column_types(model, agate_table) %}
     {%- set column_override = model["config"].get("column_types", {}) -%}
+    {%- set types = [] -%}
+    {%- for col_name in agate_table.column_names -%}
+        {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) -%}
+        {%- do types.append(
+            spark_type_name(column_override.get(col_name, inferred_type))
+        ) -%}
+    {%- endfor -%}
+    {{ return(types) }}
+{% endmacro %}
+
+{% macro spark__create_csv_table(model, agate_table) %}
+    {%- set types = spark_seed_column_types(model, agate_table) -%}
     {%- set quote_seed_column = model["config"].get("quote_columns", None) -%}
     {% set sql %}
     create table {{ this.render() }} (
         {%- for col_name in agate_table.column_names -%}
-            {%- set inferred_type = adapter.convert_type(
-                agate_table, loop.index0
-            ) -%}
-            {%- set type = spark_type_name(
-                column_override.get(col_name, inferred_type)
-            ) -%}
             {{ adapter.quote_seed_column(col_name | string, quote_seed_column) }}
-            {{ type }}
+            {{ types[loop.index0] }}
             {%- if not loop.last %}, {% endif -%}
         {%- endfor -%}
     )
@@ -62,7 +72,7 @@
 
 {% macro spark__load_csv_rows(model, agate_table) %}
     {%- set batch_size = get_batch_size() -%}
-    {%- set column_override = model["config"].get("column_types", {}) -%}
+    {%- set types = spark_seed_column_types(model, agate_table) -%}
     {%- set statements = [] -%}
     {%- for chunk in agate_table.rows | batch(batch_size) -%}
         {%- set bindings = [] -%}
@@ -72,13 +82,7 @@
         {% set sql %}
         insert into {{ this.render() }} values
         {% for row in chunk -%}
-            ({%- for col_name in agate_table.column_names -%}
-                {%- set inferred_type = adapter.convert_type(
-                    agate_table, loop.index0
-                ) -%}
-                {%- set type = spark_type_name(
-                    column_override.get(col_name, inferred_type)
-                ) -%}
+            ({%- for type in types -%}
                 cast({{ get_binding_char() }} as {{ type }})
                 {%- if not loop.last %}, {% endif -%}
             {%- endfor -%})
