@@ -1225,6 +1225,13 @@ def _sizes(text):
     return sizes
 
 
+def _spark_sizes(text):
+    """Like --sizes, but 0 (or nothing) means no Spark build at all."""
+    if text.strip() in ("", "0"):
+        return []
+    return _sizes(text)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -1274,7 +1281,7 @@ def main(argv=None):
     )
     parser.add_argument(
         "--spark-sizes",
-        type=_sizes,
+        type=_spark_sizes,
         default=[1_000_000],
         help="sizes also built on local Spark, needs .venv-spark "
         "(default 1000000; pass 0 for none)",
