@@ -156,6 +156,15 @@ SESSIONIZATION_SPEEDUP_TARGET = 3  # against pandas
 SESSIONIZATION_FLOOR_TARGET = 5  # times the one-scan floor, at most
 RULES_SPEEDUP_TARGET = 20  # against mlxtend
 INCREMENTAL_SHARE_TARGET = 0.10  # of the full build
+RECOMMENDER_TARGET_S = 60  # training and evaluation together
+# the recommender's dbt models: the fit (both cutoffs), the two tables read
+# back from it, and the evaluation against the popularity baseline
+RECOMMENDER_MODELS = (
+    "int_recommendations_fitted",
+    "product_recommendations",
+    "product_similarity",
+    "recommendation_metrics",
+)
 
 
 # ---------------------------------------------------------------------------
@@ -841,6 +850,11 @@ def check_targets(r):
         else None
     )
     rules_sql = sql_stage_seconds(models, ("association_rules",))
+    recommender_s = (
+        sql_stage_seconds(models, RECOMMENDER_MODELS)
+        if all(models.get(n, {}).get("status") == "success" for n in RECOMMENDER_MODELS)
+        else None
+    )
     mlxtend = r["mlxtend"]
     rules_alt = mlxtend.get("compute_s") if mlxtend["status"] == "ok" else None
 
@@ -940,6 +954,15 @@ def check_targets(r):
             rules_alone,
             RULES_SPEEDUP_TARGET,
             at_least=True,
+        ),
+        row(
+            f"recommendation models, training and evaluation, under "
+            f"{RECOMMENDER_TARGET_S} s ({', '.join(RECOMMENDER_MODELS)})",
+            recommender_s,
+            1,
+            RECOMMENDER_TARGET_S,
+            at_least=False,
+            unit=" s",
         ),
         row(
             f"daily run (SQL models, no retraining, no tests) under "
