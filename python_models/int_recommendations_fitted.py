@@ -33,6 +33,8 @@ CONFIG_KEYS = (
     "recommendation_cart_weight",
     "recommendation_purchase_weight",
 )
+# Rows of a DuckDB row group.
+ROW_GROUP_ROWS = 122_880
 TABLES = {
     "recommendations": recommendations.RECOMMENDATIONS_SCHEMA,
     "similarity": recommendations.SIMILARITY_SCHEMA,
@@ -112,4 +114,10 @@ def stack(tables):
             else:
                 columns[column] = pa.nulls(table.num_rows, ARROW_TYPES[dtype])
         parts.append(arrow_table(columns, schema))
-    return pa.concat_tables(parts)
+    # In chunks of a DuckDB row group: DuckDB then copies the chunks into
+    # the table on both threads, in order. At 10 million events (5 million
+    # rows) that took 5 CPU s against 10 for the lists as one chunk.
+    stacked = pa.concat_tables(parts)
+    return pa.Table.from_batches(
+        stacked.to_batches(max_chunksize=ROW_GROUP_ROWS), schema=stacked.schema
+    )

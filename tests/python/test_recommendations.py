@@ -610,3 +610,33 @@ def test_two_cutoffs_must_be_ascending():
         rec.fit_recommenders(
             planted_events(), cutoffs=[START + pd.Timedelta(hours=5), START]
         )
+
+
+def test_the_stacked_table_comes_in_row_group_chunks_with_every_row():
+    """int_recommendations_fitted hands DuckDB its rows in chunks of a row
+    group, so DuckDB copies them on every thread; the rows and their order
+    must be those of the plain stacked tables."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "python_models" / "int_recommendations_fitted.py"
+    spec = importlib.util.spec_from_file_location("int_recommendations_fitted", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    chunk_rows = 7
+    module.ROW_GROUP_ROWS = chunk_rows
+    model = rec.fit_recommender(planted_events())
+    lists = rec.recommend(model, count=3, as_arrow=True)
+    similar = rec.similar_products(None, count=3, model=model)
+    similar = module.arrow_table(
+        {column: similar[column].to_numpy() for column in similar.columns},
+        rec.SIMILARITY_SCHEMA,
+    )
+    stacked = module.stack({"recommendations": lists, "similarity": similar})
+    assert max(len(chunk) for chunk in stacked.to_batches()) <= chunk_rows
+    assert stacked.num_rows == lists.num_rows + similar.num_rows
+    head = stacked.slice(0, lists.num_rows).select(lists.column_names)
+    assert head.equals(lists)
+    assert stacked["recommendation_table"].to_pylist() == (
+        ["recommendations"] * lists.num_rows + ["similarity"] * similar.num_rows
+    )
