@@ -49,7 +49,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
 from . import params
-from .events import query_events, resolve_as_of, sorted_unique
+from .events import (
+    query_events,
+    query_events_in_batches,
+    resolve_as_of,
+    sorted_unique,
+)
 from .metrics import classification_metrics
 from .tables import typed_frame
 
@@ -306,40 +311,76 @@ from typed
 """
 
 
-def _encode(events):
-    table = query_events(events, _CODES_SQL, required=EVENT_COLUMNS, arrow=True)
+# Rows fetched at a time when coding the events: batches keep the Arrow and
+# DuckDB copies of the result small; the coded arrays are a third of its size.
+_ENCODE_BATCH_ROWS = 1_000_000
+
+
+def _encode(events, *, batch_rows=_ENCODE_BATCH_ROWS):
     last = query_events(
         events,
         "select max(cast(event_at as timestamp)) as last_at from events",
         required=("event_at",),
     )["last_at"]
-    customer, customer_names = _dictionary_codes(table["customer_id"])
-    category, category_names = _dictionary_codes(table["category"])
-    kind = table["kind"].to_numpy().astype("int64")
-    is_merchandise = table["is_merchandise"].to_numpy(zero_copy_only=False)
-    order_rows = np.flatnonzero((kind == _PURCHASE) & is_merchandise)
-    order, _ = _dictionary_codes(table["order_key"].take(pa.array(order_rows)))
+    customers, categories, orders = _Coder(), _Coder(), _Coder()
+    parts = {"at": [], "customer": [], "kind": [], "is_merchandise": []}
+    parts.update(value=[], category=[], order_rows=[], order=[])
+    rows_before = 0
+    for batch in query_events_in_batches(
+        events, _CODES_SQL, required=EVENT_COLUMNS, batch_rows=batch_rows
+    ):
+        kind = batch["kind"].to_numpy()
+        is_merchandise = batch["is_merchandise"].to_numpy(zero_copy_only=False)
+        order_rows = np.flatnonzero((kind == _PURCHASE) & is_merchandise)
+        parts["at"].append(batch["at"].to_numpy())
+        parts["customer"].append(customers.codes(batch["customer_id"]))
+        parts["kind"].append(kind)
+        parts["is_merchandise"].append(is_merchandise)
+        parts["value"].append(batch["value"].to_numpy())
+        parts["category"].append(categories.codes(batch["category"]))
+        parts["order_rows"].append(order_rows + rows_before)
+        parts["order"].append(orders.codes(batch["order_key"].take(order_rows)))
+        rows_before += batch.num_rows
+    dtypes = {"at": "int64", "kind": "int8", "is_merchandise": bool, "value": float}
+    arrays = {}
+    for column, chunks in parts.items():
+        dtype = dtypes.get(column, "int64")
+        arrays[column] = np.concatenate(chunks) if chunks else np.zeros(0, dtype)
+        chunks.clear()
     return _Codes(
-        at=table["at"].to_numpy(),
-        customer=customer,
-        customer_names=customer_names.astype(str),
-        kind=kind,
-        is_merchandise=is_merchandise,
-        value=table["value"].to_numpy(),
-        category=category,
-        category_count=len(category_names),
-        order_rows=order_rows,
-        order=order,
+        customer_names=customers.values().astype(str),
+        category_count=len(categories.values()),
         last_at=resolve_as_of(pd.to_datetime(last), None),
+        **arrays,
     )
 
 
-def _dictionary_codes(column):
-    """Integer code of each value of an Arrow text column (-1 for null) and
-    the distinct values, coded in Arrow without Python strings."""
-    encoded = pc.dictionary_encode(column.combine_chunks())
-    codes = encoded.indices.fill_null(-1).to_numpy().astype("int64")
-    return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
+class _Coder:
+    """Integer codes of Arrow text, batch after batch, without Python strings.
+
+    Each distinct value gets the next code the first time it is seen, so
+    the codes are those of one dictionary encoding of all batches in order;
+    null is -1.
+    """
+
+    def __init__(self):
+        self._known = pa.array([], pa.string())
+
+    def codes(self, column):
+        encoded = pc.dictionary_encode(column)
+        dictionary = encoded.dictionary.cast(pa.string())
+        code = pc.index_in(dictionary, value_set=self._known)
+        code = code.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+        new = code < 0
+        code[new] = len(self._known) + np.arange(new.sum())
+        self._known = pa.concat_arrays([self._known, dictionary.filter(new)])
+        # A null value's index is -1, which reads the -1 appended here.
+        lookup = np.append(code, -1).astype("int32")
+        return lookup[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
+
+    def values(self):
+        """The distinct values, by code."""
+        return self._known.to_numpy(zero_copy_only=False)
 
 
 def _microseconds(timestamp):
@@ -362,7 +403,8 @@ def _features(codes, cutoff):
     order = np.argsort(codes.customer_names[used], kind="stable")
     customers = codes.customer_names[used][order]
     count = len(customers)
-    position = np.full(len(codes.customer_names) + 1, -1, dtype="int64")
+    # int32 positions: the per-event arrays below are half the size.
+    position = np.full(len(codes.customer_names) + 1, -1, dtype="int32")
     position[used[order]] = np.arange(count)
     line_customer = position[codes.customer]
     rows = np.flatnonzero((codes.at < cutoff_at) & (line_customer >= 0))
@@ -385,7 +427,9 @@ def _features(codes, cutoff):
     is_return = (what == _RETURN) & codes.is_merchandise[rows]
     purchased = np.bincount(who[is_purchase], value[is_purchase], minlength=count)
     returned = -np.bincount(who[is_return], value[is_return], minlength=count)
-    first_event_at = _per_customer(pd.Series(when).groupby(who).min(), count)
+    # Every customer has a line here (their orders), so no start stays unset.
+    first_event_at = np.full(count, np.iinfo("int64").max)
+    np.minimum.at(first_event_at, who, when)
     day = when // _MICROSECONDS_PER_DAY
     day = day - day.min()
     width = day.max() + 1
@@ -396,7 +440,8 @@ def _features(codes, cutoff):
     bought_category = category >= 0
     width = max(codes.category_count, 1)
     pairs = sorted_unique(
-        who[is_purchase][bought_category] * width + category[bought_category]
+        who[is_purchase][bought_category].astype("int64") * width
+        + category[bought_category]
     )
     distinct_categories = np.bincount(pairs // width, minlength=count)
 

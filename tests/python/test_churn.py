@@ -469,3 +469,32 @@ def test_duckdb_coding_follows_the_order_key_and_revenue_rules():
     ]
     assert pd.factorize(keys)[0].tolist() == pd.factorize(codes.order)[0].tolist()
     assert codes.last_at == pd.Timestamp("2024-01-07")
+
+
+@pytest.mark.parametrize("batch_rows", [1, 3, 64])
+def test_coding_in_batches_gives_the_codes_of_one_pass(batch_rows):
+    """The events are fetched and coded a batch at a time; every array must
+    equal a plain factorization of the whole table (codes in order of first
+    appearance, null as -1), whatever the batch size."""
+    events = planted_events(customers=12)
+    events.loc[events.index[::7], "category"] = None
+    codes = churn._encode(events, batch_rows=batch_rows)
+    known = check_events(events, required=churn.EVENT_COLUMNS)
+    known = known.loc[known["customer_id"].notna()].reset_index(drop=True)
+    customer, customer_names = pd.factorize(known["customer_id"])
+    category, category_names = pd.factorize(known["category"])
+    assert codes.customer.tolist() == customer.tolist()
+    assert codes.customer_names.tolist() == list(customer_names)
+    assert codes.category.tolist() == category.tolist()
+    assert codes.category_count == len(category_names)
+    assert (codes.category == -1).any()
+    np.testing.assert_array_equal(codes.value, line_value(known))
+    order_rows = np.flatnonzero(
+        known["event_type"].eq("purchase") & known["is_merchandise"]
+    )
+    assert codes.order_rows.tolist() == order_rows.tolist()
+    keys = order_keys(known.iloc[order_rows])
+    assert codes.order.tolist() == pd.factorize(keys)[0].tolist()
+    whole = churn._encode(events, batch_rows=10**6)
+    for field in ("at", "kind", "is_merchandise"):
+        assert getattr(codes, field).tolist() == getattr(whole, field).tolist()

@@ -551,3 +551,92 @@ def test_catalogue_and_popularity_match_a_plain_pandas_recount():
     # k1: order o-1 and c's day; k2: c's day and the guest's day.
     assert catalogue["count_orders"].to_dict() == {"k1": 2, "k2": 2}
     assert catalogue["count_browse_lines"].to_dict() == {"k1": 1, "k2": 1}
+
+
+def two_cutoff_events():
+    """planted_events with what differs between an early and a late cutoff:
+    a product that turns non-merchandise between them, a renamed product,
+    customers and products first seen between them, and guest lines."""
+    events = planted_events()
+    extra = [
+        event("late-only", "view", 200, "k3"),
+        event("late-only", "purchase", 210, "o3", "late-o"),
+        event(None, "view", 220, "h4"),
+        event("noise-05", "cart", 230, "o4"),
+    ]
+    events = pd.concat([events, pd.DataFrame(extra)], ignore_index=True)
+    renamed = events["product_id"].eq("k1") & (events["event_at"] > START + pd.Timedelta(hours=150))
+    events.loc[renamed, "product_name"] = "crimson enamel mug"
+    turned = events["product_id"].eq("o1") & (events["event_at"] > START + pd.Timedelta(hours=170))
+    events.loc[turned.idxmax(), "is_merchandise"] = False
+    events.loc[events["product_id"].eq("o4") & (events["event_at"] < START + pd.Timedelta(hours=150)), "order_id"] = None
+    return events
+
+
+@pytest.mark.parametrize(
+    "early, late", [(150, 260), (150, None), (150, 150), (None, None)]
+)
+def test_fits_at_two_cutoffs_from_one_reading_equal_separate_fits(early, late):
+    """fit_recommenders reads the events once for both cutoffs; each model
+    must equal fit_recommender at its own cutoff, field by field."""
+    events = two_cutoff_events()
+
+    def hours(value):
+        return None if value is None else START + pd.Timedelta(hours=value)
+
+    weights = {"view_weight": 0.7, "cart_weight": 2.5, "purchase_weight": 4.25}
+    cutoffs = [hours(early), hours(late)]
+    together = list(rec.fit_recommenders(events, cutoffs=cutoffs, **weights))
+    assert len(together) == 2
+    for cutoff, model in zip(cutoffs, together, strict=True):
+        alone = rec.fit_recommender(events, cutoff=cutoff, **weights)
+        for field in rec.Recommender.__dataclass_fields__:
+            got, expected = getattr(model, field), getattr(alone, field)
+            if sparse.issparse(expected):
+                assert got.shape == expected.shape, field
+                assert (got != expected).nnz == 0, field
+            else:
+                np.testing.assert_array_equal(got, expected, err_msg=field)
+    if early == 150 and late == 260:
+        # The cases the combined reading must tell apart all occur here.
+        early_model, late_model = together
+        assert "o1" in early_model.product_ids and "o1" not in late_model.product_ids
+        assert "late-only" in late_model.customer_ids
+        assert "late-only" not in early_model.customer_ids
+
+
+def test_two_cutoffs_must_be_ascending():
+    with pytest.raises(ValueError, match="ascending"):
+        rec.fit_recommenders(
+            planted_events(), cutoffs=[START + pd.Timedelta(hours=5), START]
+        )
+
+
+def test_the_stacked_table_comes_in_row_group_chunks_with_every_row():
+    """int_recommendations_fitted hands DuckDB its rows in chunks of a row
+    group, so DuckDB copies them on every thread; the rows and their order
+    must be those of the plain stacked tables."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "python_models" / "int_recommendations_fitted.py"
+    spec = importlib.util.spec_from_file_location("int_recommendations_fitted", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    chunk_rows = 7
+    module.ROW_GROUP_ROWS = chunk_rows
+    model = rec.fit_recommender(planted_events())
+    lists = rec.recommend(model, count=3, as_arrow=True)
+    similar = rec.similar_products(None, count=3, model=model)
+    similar = module.arrow_table(
+        {column: similar[column].to_numpy() for column in similar.columns},
+        rec.SIMILARITY_SCHEMA,
+    )
+    stacked = module.stack({"recommendations": lists, "similarity": similar})
+    assert max(len(chunk) for chunk in stacked.to_batches()) <= chunk_rows
+    assert stacked.num_rows == lists.num_rows + similar.num_rows
+    head = stacked.slice(0, lists.num_rows).select(lists.column_names)
+    assert head.equals(lists)
+    assert stacked["recommendation_table"].to_pylist() == (
+        ["recommendations"] * lists.num_rows + ["similarity"] * similar.num_rows
+    )
