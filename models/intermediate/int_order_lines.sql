@@ -21,25 +21,7 @@
       It is positive for returns too; is_return says which way it counts.
       The rule lives in the macro behaviour_line_revenue, which fct_sessions
       uses too.
-
-    Incremental by order (macros/events_incremental.sql): a run compares
-    each event day's purchase and return lines here and in
-    int_events_sessionized by count and a checksum of event_id and
-    session_id (a line's other columns follow from its event), deletes
-    every order with a line on a day that differs and builds those orders
-    again from all their lines. A daily file costs the orders it touches:
-    rebuilt whole, this table cost 5 s of each daily run at 10 million
-    events (11 s on a loaded machine).
 -#}
-{{ config(
-    materialized=events_materialization(),
-    incremental_strategy="append",
-    on_schema_change="fail",
-    pre_hook="{{ order_lines_forget_changed_orders(
-        this, ref('int_events_sessionized')
-    ) }}"
-) }}
-
 with
 
 sessionized as (
@@ -52,7 +34,7 @@ lines as (
 
     select
         event_id,
-        {{ order_lines_order_id("order_id", "session_id") }} as order_id,
+        coalesce(order_id, 'session-' || session_id) as order_id,
         customer_id,
         session_id,
         event_type,
@@ -74,17 +56,6 @@ lines as (
 
 ),
 
-new_lines as (
-
-    -- every line of the orders not here yet (new, or deleted by the
-    -- pre-hook because one of their days changed)
-    select * from lines
-    {%- if is_incremental() %}
-    where order_id not in (select distinct order_id from {{ this }})
-    {%- endif %}
-
-),
-
 with_order_flags as (
 
     select
@@ -96,7 +67,7 @@ with_order_flags as (
             over (partition by order_id)
         = 1 as is_counted_order
 
-    from new_lines
+    from lines
 
 )
 

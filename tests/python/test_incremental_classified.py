@@ -25,8 +25,8 @@ between runs:
    int_events_classified run (the marts skip two runs); the next run of
    everything catches up.
 
-The marts that copy classified rows (fct_events, rejected_events) and the
-order lines are incremental too and must follow every step.
+fct_events is incremental too (by event day), and it and every table
+built from it, the order lines included, must follow every step.
 
 Every step is compared, column by column, with a --full-refresh build of the
 same folder in another database. One module-scoped fixture runs the whole
