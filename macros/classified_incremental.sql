@@ -12,7 +12,10 @@
     - a file that vanished from the input (its rows are deleted, and the
       files after it may lose a first copy),
     - a file holding a future_timestamp reject that is no longer in the
-      future (build time moved on).
+      future (build time moved on),
+    - a file rewritten in place under the same name: its size or
+      modification time (source_file_stamp, recorded when it was
+      classified) is not what the file system says now.
 
     Daily files named so that they sort after the older ones (e.g. with the
     date in the name) cost only their own rows. A new file that sorts
@@ -20,10 +23,12 @@
     slower.
 
     What an incremental run cannot see, and needs
-    `dbt build --full-refresh --select int_events_classified+` after: a file
-    rewritten in place under the same name, and changes to the seeds
-    event_type_synonyms or reject_reasons or to the vars source_timezone,
-    future_tolerance_hours or pseudonymize_customer_ids.
+    `dbt build --full-refresh --select int_events_classified+` after:
+    changes to the seeds event_type_synonyms or reject_reasons or to the
+    vars source_timezone, future_tolerance_hours or
+    pseudonymize_customer_ids, and a file rewritten to the same size
+    within the second of its last modification (file systems report the
+    time to the second here).
 -#}
 
 {#-
@@ -78,6 +83,68 @@
 {%- endmacro %}
 
 {#-
+    events_file_stamps(path)
+    {file: stamp} for the files matching `path`, the stamp a text of the
+    file's size and modification time, read from the file system without
+    reading the files; none when the adapter cannot tell, and then a file
+    rewritten in place is not noticed (as before the stamps).
+-#}
+{% macro events_file_stamps(path) -%}
+    {{ return(adapter.dispatch(
+        "events_file_stamps", "customer_analytics"
+    )(path)) }}
+{%- endmacro %}
+
+{% macro default__events_file_stamps(path) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- read_blob reads no file content unless the content column is asked
+    for; the time is printed in UTC whatever the session TimeZone. -#}
+{% macro duckdb__events_file_stamps(path) -%}
+    {%- if not execute -%}
+        {{ return({}) }}
+    {%- endif -%}
+    {%- set rows = run_query(
+        "select filename, size || ' bytes, modified ' || strftime("
+        ~ "timezone('UTC', last_modified), '%Y-%m-%d %H:%M:%S UTC') "
+        ~ "from read_blob('" ~ path | replace("'", "''") ~ "')"
+    ).rows -%}
+    {%- set stamps = {} -%}
+    {%- for row in rows -%}
+        {%- do stamps.update({row[0]: row[1]}) -%}
+    {%- endfor -%}
+    {{ return(stamps) }}
+{%- endmacro %}
+
+{#-
+    classified_file_stamps_cte(files, path)
+    A query of (source_file, source_file_stamp) for `files`, to join the
+    stamps onto their rows; the stamp is null where events_file_stamps
+    cannot tell.
+-#}
+{% macro classified_file_stamps_cte(files, path) -%}
+    {%- set stamps = events_file_stamps(path) or {} -%}
+    {%- set rows = [] -%}
+    {%- for file in files -%}
+        {%- set stamp = stamps.get(file) -%}
+        {%- do rows.append(
+            "select '" ~ file | replace("'", "''") ~ "' as source_file, "
+            ~ ("'" ~ stamp ~ "'" if stamp else "cast(null as "
+                ~ dbt.type_string() ~ ")")
+            ~ " as source_file_stamp"
+        ) -%}
+    {%- endfor -%}
+    {%- if not rows -%}
+        {%- do rows.append(
+            "select cast(null as " ~ dbt.type_string() ~ ") as source_file, "
+            ~ "cast(null as " ~ dbt.type_string() ~ ") as source_file_stamp"
+        ) -%}
+    {%- endif -%}
+    {{ return(rows | join("\n        union all\n        ")) }}
+{%- endmacro %}
+
+{#-
     classified_files_plan(classified, path)
     Which input files an incremental run of `classified` classifies again:
     {"rebuild": [...], "keep": [...]}, both sorted, every current file in
@@ -89,9 +156,15 @@
     {%- if files is none or not execute or not is_incremental() -%}
         {{ return({"rebuild": files or [], "keep": none}) }}
     {%- endif -%}
-    {%- set built = run_query(
-        "select distinct source_file from " ~ classified
-    ).columns[0].values() | list -%}
+    {%- set built_stamps = {} -%}
+    {%- for row in run_query(
+        "select source_file, min(source_file_stamp) from " ~ classified
+        ~ " group by 1"
+    ).rows -%}
+        {%- do built_stamps.update({row[0]: row[1]}) -%}
+    {%- endfor -%}
+    {%- set built = built_stamps.keys() | list -%}
+    {%- set stamps = events_file_stamps(path) or {} -%}
     {%- set due = run_query(
         "select distinct source_file from " ~ classified
         ~ " where reject_reason = 'future_timestamp' and event_at <= "
@@ -104,6 +177,12 @@
         {%- do changed.append(file) -%}
     {%- endfor -%}
     {%- for file in built + due if file not in files or file in due -%}
+        {%- do changed.append(file) -%}
+    {%- endfor -%}
+    {#- rewritten in place: both stamps known and different -#}
+    {%- for file in built
+        if stamps.get(file) and built_stamps[file]
+        and stamps[file] != built_stamps[file] -%}
         {%- do changed.append(file) -%}
     {%- endfor -%}
     {%- set plan = {"rebuild": [], "keep": []} -%}

@@ -43,17 +43,24 @@
 -#}
 {%- set staged_model = "stg_" ~ events_format ~ "__events" -%}
 
+{%- set plan = classified_files_plan(this, var("events_path")) %}
+
 with
 
 staged as (
 
     select * from {{ ref(staged_model) }}
-    {%- if is_incremental() %}
-    {%- set plan = classified_files_plan(this, var("events_path")) %}
-    {%- if plan.keep %}
+    {%- if is_incremental() and plan.keep %}
     where source_file in {{ classified_file_literals(plan.rebuild) }}
     {%- endif %}
-    {%- endif %}
+
+),
+
+file_stamps as (
+
+    -- each classified file's size and modification time now, so that a
+    -- later run sees when it was rewritten in place
+    {{ classified_file_stamps_cte(plan.rebuild, var("events_path")) }}
 
 ),
 
@@ -162,11 +169,24 @@ classified as (
 
 ),
 
+stamped as (
+
+    select
+        classified.*,
+        file_stamps.source_file_stamp
+
+    from classified
+    left join file_stamps
+        on classified.source_file = file_stamps.source_file
+
+),
+
 final as (
 
     select
         {{ privacy_event_id("raw_values") }} as event_id,
         source_file,
+        source_file_stamp,
         source_row_number,
         raw_values,
         reject_reason,
@@ -191,7 +211,7 @@ final as (
         is_merchandise,
         customer_id is null as is_guest
 
-    from classified
+    from stamped
 
 )
 

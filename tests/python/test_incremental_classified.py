@@ -17,7 +17,16 @@ between runs:
 5. ``part0.csv`` is withdrawn: back to the result of step 2;
 6. a future_timestamp reject in part1 comes within future_tolerance_hours
    (the var is raised instead of waiting for the clock): part1 is
-   classified again and the row is accepted.
+   classified again and the row is accepted;
+7. ``part2.csv`` is rewritten in place under the same name (a row changed,
+   one dropped, a purchase added): its new size and modification time make
+   the run classify it again;
+8. ``part3.csv`` arrives and is then rewritten, each time with only
+   int_events_classified run (the marts skip two runs); the next run of
+   everything catches up.
+
+fct_events is incremental too (by event day), and it and every table
+built from it, the order lines included, must follow every step.
 
 Every step is compared, column by column, with a --full-refresh build of the
 same folder in another database. One module-scoped fixture runs the whole
@@ -26,6 +35,7 @@ sequence; the tests read its snapshots.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 
 import duckdb
@@ -33,7 +43,7 @@ import pandas as pd
 import pytest
 from conftest import run_dbt, write_csv
 
-SELECT = "+fct_sessions +rejected_events +data_quality_daily"
+SELECT = "+fct_sessions +rejected_events +data_quality_daily +int_order_lines"
 ISOLATED = {
     "DBT_INDIRECT_SELECTION": "cautious",
     "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test test",
@@ -45,6 +55,7 @@ TABLES = {
     "marts.data_quality_daily": "event_date, outcome",
     "intermediate.int_events_sessionized": "event_id",
     "marts.fct_sessions": "session_id",
+    "intermediate.int_order_lines": "event_id",
 }
 HEADER = ["event_at", "event_type", "customer_id", "product_id", "price", "quantity"]
 # ten days ahead: rejected with the default tolerance of 24 hours, accepted
@@ -72,6 +83,24 @@ PART0 = [
     ["2024-03-01 10:05:00", "cart", "c1", "P1", 5.0, 1],
     ["2024-03-01 10:20:00", "purchase", "c1", "P1", 5.0, 1],
     ["2024-03-04 12:00:00", "view", "c5", "P1", 5.0, None],
+]
+# part2 as rewritten in place: its first row changed, the unknown type
+# dropped, a purchase added on another day
+PART2_REWRITTEN = [
+    ["2024-03-01 10:01:00", "view", "c1", "P1", 5.0, None],
+    ["2024-03-01 10:20:00", "purchase", "c1", "P1", 5.0, 1],
+    ["2024-03-03 08:00:00", "view", "c4", "P4", 3.0, None],
+    ["2024-03-03 08:00:00", "view", "c4", "P4", 3.0, None],
+    ["2024-03-05 09:00:00", "purchase", "c4", "P4", 3.0, 2],
+]
+PART3 = [
+    ["2024-03-06 11:00:00", "view", "c2", "P2", 7.5, None],
+    ["2024-03-06 11:02:00", "purchase", "c2", "P2", 7.5, 1],
+]
+PART3_REWRITTEN = [
+    ["2024-03-06 11:00:00", "view", "c2", "P2", 7.5, None],
+    ["2024-03-06 11:03:00", "purchase", "c2", "P2", 7.5, 3],
+    ["2024-03-07 08:00:00", "bogus", "c2", "P2", 7.5, None],
 ]
 PROBE = "probe"
 WIDE_TOLERANCE = {"future_tolerance_hours": 24 * 30}
@@ -147,7 +176,34 @@ def runs(tmp_path_factory) -> dict:
     step("withdrawn")
 
     step("future_due", WIDE_TOLERANCE)
+
+    write_csv(inputs / "part2.csv", HEADER, PART2_REWRITTEN)
+    touch_later(inputs / "part2.csv")
+    step("rewritten", WIDE_TOLERANCE)
+
+    classified_only = ["run", "--select", "int_events_classified"]
+    for rows in (PART3, PART3_REWRITTEN):
+        write_csv(inputs / "part3.csv", HEADER, rows)
+        touch_later(inputs / "part3.csv")
+        run_dbt(
+            classified_only,
+            workdir=root / "incremental",
+            dbt_vars={
+                "events_path": str(glob),
+                "events_format": "canonical",
+                **WIDE_TOLERANCE,
+            },
+            env=ISOLATED,
+        )
+    step("caught_up", WIDE_TOLERANCE)
     return out
+
+
+def touch_later(path) -> None:
+    """Move a rewritten file's modification time on by a minute, so the
+    test does not depend on the file system's clock resolution."""
+    stat = path.stat()
+    os.utime(path, (stat.st_atime + 60, stat.st_mtime + 60))
 
 
 def _assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
@@ -156,7 +212,7 @@ def _assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
     )
 
 
-STEPS = ["part1", "part0", "withdrawn", "future_due"]
+STEPS = ["part1", "part0", "withdrawn", "future_due", "rewritten", "caught_up"]
 
 
 @pytest.mark.parametrize("table", list(TABLES))
@@ -219,3 +275,11 @@ def test_future_reject_is_accepted_once_due(runs):
 
     assert reason("part2") == ["future_timestamp"]
     assert reason("future_due") == [None]
+
+
+def test_rewritten_file_is_classified_again(runs):
+    # the changed first row of part2 is there, the dropped one is gone
+    events = runs["rewritten"]["marts.fct_events"]
+    assert (events["event_at"] == pd.Timestamp("2024-03-01 10:01:00")).any()
+    rejected = runs["rewritten"]["marts.rejected_events"]
+    assert "unknown_event_type" not in set(rejected["reject_reason"])

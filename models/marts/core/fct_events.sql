@@ -8,12 +8,42 @@
     BI tool could not read it, and it would name the warehouse's catalog,
     so it breaks in the published copy and wherever the file is attached
     under another name.
+
+    Incremental by event day (macros/events_incremental.sql): a run
+    compares each day's accepted events here and in int_events_classified
+    by count and a checksum of their event_ids, deletes the days that
+    differ and copies those days again. An event's columns all follow from
+    its event_id (the hash of its raw values), so equal ids mean equal
+    rows. A daily file costs its own day's rows: at 10 million events the
+    table rewrite took 20 s of every daily run (40 s on a loaded machine).
 -#}
+{{ config(
+    materialized=events_materialization(),
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ events_forget_changed_groups(
+        this,
+        'cast(event_at as date)',
+        {'relation': this, 'hashed': ['event_id']},
+        {
+            'relation': ref('int_events_classified'),
+            'hashed': ['event_id'],
+            'where': 'reject_reason is null',
+        },
+    ) }}"
+) }}
+
 with
 
 classified as (
 
     select * from {{ ref("int_events_classified") }}
+    {%- if is_incremental() %}
+    -- the days the pre-hook deleted, and new days
+    where cast(event_at as date) not in (
+        select distinct cast(event_at as date) from {{ this }}
+    )
+    {%- endif %}
 
 ),
 

@@ -1,0 +1,136 @@
+{#-
+    Helpers for fct_events, incremental although it copies rows of
+    int_events_classified: a table of 10 million rows rewritten on every
+    run was the largest cost of a daily run.
+
+    It keeps no bookkeeping of its own. Instead it compares itself with
+    the table it copies one group of rows at a time (an event day), by a
+    fingerprint: the group's row count and the sum of a 64-bit hash of
+    what identifies each row's values (the event id). A group
+    whose fingerprints differ (or that exists on one side only) is deleted
+    by the model's pre-hook and copied again by the model; every other
+    group is left alone. So a run after any upstream change - a new file, a
+    vanished or reclassified one, a failed or skipped run of this model, a
+    run of this model alone - ends with the same rows as a full refresh.
+    A daily file costs the rows of its own day, plus two narrow scans of
+    the columns the fingerprints read.
+
+    The hash sum cannot prove two groups equal, but two groups that differ
+    and still have the same count and the same sum of 64-bit hashes are as
+    likely as a collision of a 64-bit hash.
+
+    Not used where it does not pay: rejected_events (20,000 rows at 10
+    million events) and int_order_lines (720,000) read narrow columns to
+    find their rows, and the fingerprints cost about what rewriting them
+    does (measured at 10 million events: 1.2-1.7 CPU s for the order lines'
+    fingerprints alone), so they stay tables.
+-#}
+
+{#-
+    events_materialization()
+    How fct_events is materialized: incremental where the adapter can
+    delete rows and the fingerprints below are written for it, else a
+    table rebuilt whole on every run (the same rows).
+-#}
+{% macro events_materialization() -%}
+    {{ return(adapter.dispatch(
+        "events_materialization", "customer_analytics"
+    )()) }}
+{%- endmacro %}
+
+{% macro default__events_materialization() -%}
+    {{ return("table") }}
+{%- endmacro %}
+
+{% macro duckdb__events_materialization() -%}
+    {{ return("incremental") }}
+{%- endmacro %}
+
+{#-
+    events_row_hash(expressions)
+    A 64-bit hash of several expressions, as a number that sums without
+    overflow (the fingerprints add it up over a group).
+-#}
+{% macro events_row_hash(expressions) -%}
+    {{ return(adapter.dispatch(
+        "events_row_hash", "customer_analytics"
+    )(expressions)) }}
+{%- endmacro %}
+
+{% macro default__events_row_hash(expressions) -%}
+    {{ exceptions.raise_compiler_error(
+        "events_row_hash has no implementation for the " ~ adapter.type()
+        ~ " adapter. Add " ~ adapter.type() ~ "__events_row_hash (a 64-bit "
+        ~ "hash as a number that sums without overflow), or let "
+        ~ adapter.type() ~ "__events_materialization return 'table'."
+    ) }}
+{%- endmacro %}
+
+{% macro duckdb__events_row_hash(expressions) -%}
+    cast(hash({{ expressions | join(", ") }}) as hugeint)
+{%- endmacro %}
+
+{#-
+    events_changed_groups(group, mine, theirs)
+    A query of the group values whose fingerprints differ between two
+    row sets. `group` is the grouping expression (the same on both sides);
+    `mine` and `theirs` are dicts with "relation" (a table or a
+    parenthesized query), "hashed" (the list of expressions hashed per
+    row) and optionally "where" (a filter).
+-#}
+{% macro events_changed_groups(group, mine, theirs) -%}
+    with
+
+    {%- for name, side in [("mine", mine), ("theirs", theirs)] %}
+
+    {{ name }} as (
+
+        select
+            {{ group }} as group_value,
+            count(*) as row_count,
+            sum({{ events_row_hash(side.hashed) }}) as hash_sum
+
+        from {{ side.relation }}
+        {%- if side.where %}
+        where {{ side.where }}
+        {%- endif %}
+        group by 1
+
+    ),
+    {%- endfor %}
+
+    changed as (
+
+        select coalesce(mine.group_value, theirs.group_value) as group_value
+
+        from mine
+        full outer join theirs
+            on mine.group_value = theirs.group_value
+        where
+            mine.group_value is null
+            or theirs.group_value is null
+            or mine.row_count != theirs.row_count
+            or mine.hash_sum != theirs.hash_sum
+
+    )
+
+    select group_value from changed
+{%- endmacro %}
+
+{#-
+    events_forget_changed_groups(relation, group, mine, theirs)
+    Pre-hook of fct_events; does nothing unless the run is
+    incremental. Deletes from `relation` every group whose fingerprint
+    differs from the table it copies (events_changed_groups), so the model
+    can append those groups again: it appends the groups that `relation`
+    no longer has. `group` must never be null on either side.
+-#}
+{% macro events_forget_changed_groups(relation, group, mine, theirs) -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return("") }}
+    {%- endif -%}
+    delete from {{ relation }}
+    where {{ group }} in (
+        {{ events_changed_groups(group, mine, theirs) }}
+    )
+{%- endmacro %}
