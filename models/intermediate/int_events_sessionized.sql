@@ -36,6 +36,11 @@
     recent sessions hold a small part of that.
     The pre-hook also stops the run when session_timeout_minutes differs
     from the one the table was built with.
+    sessionized_batch numbers the run that wrote each row (0 for a full
+    refresh), so that fct_sessions and the dimensions rebuild only what
+    changed since they last ran (macros/sessions_incremental.sql,
+    "Batches"). It is bookkeeping: an incremental build and a full refresh
+    differ in it and in nothing else.
     New events are found per key: after the pre-hook, a key has a new event
     exactly when it has more events in fct_events than in this table, so
     only those keys' event_ids are matched against the table. Matching all
@@ -61,7 +66,8 @@
     on_schema_change="fail",
     pre_hook="{{ sessions_prepare_incremental_run(
         this, ref('fct_events'), var('session_timeout_minutes')
-    ) }}"
+    ) }}",
+    post_hook="{{ sessions_record_batch() }}"
 ) }}
 
 with
@@ -354,7 +360,11 @@ final as (
 
         cast(
             {{ var("session_timeout_minutes") }} as integer
-        ) as session_timeout_minutes
+        ) as session_timeout_minutes,
+        -- which run wrote the row (bookkeeping for the readers)
+        cast(
+            {{ sessions_batch_of_this_run() }} as bigint
+        ) as sessionized_batch
 
     from numbered
     inner join events
