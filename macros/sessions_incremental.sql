@@ -1,9 +1,8 @@
 {#-
     Helpers for the incremental session models: int_events_sessionized
     replaces the rows of the events it sessionizes again (delete+insert on
-    event_id); fct_sessions, dim_customers and dim_products, which read it,
-    replace every row of a changed key, customer or product (see
-    "Batches" below), so that sessions which merge, split or disappear
+    event_id); fct_sessions and dim_customers, which read it, replace
+    every row of a changed key or customer (see "Batches" below), so that sessions which merge, split or disappear
     never leave stale rows behind.
 -#}
 
@@ -127,9 +126,9 @@
 
 
 {#-
-    Batches: how the models that read int_events_sessionized (fct_sessions,
-    dim_customers, dim_products) find what changed without comparing every
-    row.
+    Batches: how the models that read int_events_sessionized (fct_sessions
+    and dim_customers; "readers" below) find what changed without
+    comparing every row.
 
     Each run of int_events_sessionized writes its rows with a batch number
     (sessionized_batch): 0 on a full refresh, then 1, 2, ... one per
@@ -267,8 +266,8 @@
 
 {#-
     sessions_changed(sessionized, consumed_batch, column)
-    The distinct values of `column` (sessionization_key, customer_id or
-    product_id) that a reader which has taken in batches up to
+    The distinct values of `column` (sessionization_key, customer_id, or
+    product_id for a future reader) that a reader which has taken in batches up to
     consumed_batch must rebuild: those of rows written, or forgotten, in a
     later batch. A narrow scan of two columns, not a comparison.
 -#}

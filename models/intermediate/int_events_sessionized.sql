@@ -39,7 +39,7 @@
     Of the rows sessionized again only those that are new or differ from
     the built row are written; the rest keep their batch.
     sessionized_batch numbers the run that wrote each row (0 for a full
-    refresh), so that fct_sessions and the dimensions rebuild only what
+    refresh), so that fct_sessions and dim_customers rebuild only what
     changed since they last ran (macros/sessions_incremental.sql,
     "Batches"). It is bookkeeping: an incremental build and a full refresh
     differ in it and in nothing else.
@@ -386,10 +386,9 @@ changed_rows as (
     -- only rows that are new or differ from the built row are written:
     -- most events re-sessionized for the lookback come out as they were,
     -- and rewriting them would make the readers of this table rebuild
-    -- every recently active customer and nearly every product. At 10
-    -- million events one day's run re-sessionizes 612,095 rows and only
-    -- 55,445 (the new events) change: 7,525 keys and 5,005 products
-    -- instead of 49,737 keys and 9,405 of the 9,486 products
+    -- every recently active customer. At 10 million events one day's run
+    -- re-sessionizes 612,095 rows and only 55,445 (the new events)
+    -- change: 7,525 keys to rebuild instead of 49,737
     select final.*
 
     from final

@@ -90,11 +90,13 @@ def snapshot(db_path) -> dict[str, pd.DataFrame]:
 
 def set_probe(db_path, customers: list[str]) -> None:
     """Mark the stored rows of ``customers`` with a value no build writes;
-    a run that rewrites a customer's rows removes the mark."""
+    a run that rewrites a customer's rows removes the mark. The event mark
+    is in search_query, which none of the models reading the events uses,
+    so the mark does not spread into them."""
     listed = ", ".join(f"'{customer}'" for customer in customers)
     with duckdb.connect(str(db_path)) as con:
         con.execute(
-            f"update intermediate.int_events_sessionized set country = '{PROBE}' "
+            f"update intermediate.int_events_sessionized set search_query = '{PROBE}' "
             f"where customer_id in ({listed})"
         )
         con.execute(
@@ -110,8 +112,9 @@ def restore_from(db_path, original: dict[str, pd.DataFrame], customer: str) -> N
     with duckdb.connect(str(db_path)) as con:
         for _, row in events[events["customer_id"] == customer].iterrows():
             con.execute(
-                "update intermediate.int_events_sessionized set country = ? where event_id = ?",
-                [row["country"], row["event_id"]],
+                "update intermediate.int_events_sessionized set search_query = ? "
+                "where event_id = ?",
+                [row["search_query"], row["event_id"]],
             )
         for _, row in sessions[sessions["customer_id"] == customer].iterrows():
             con.execute(
@@ -259,7 +262,7 @@ def test_incremental_equals_full_refresh(runs, table):
 def test_only_touched_customers_are_rewritten(runs):
     events = runs["batch_2_probed"]["intermediate.int_events_sessionized"]
     sessions = runs["batch_2_probed"]["marts.fct_sessions"]
-    probed_events = events.loc[events["country"] == PROBE]
+    probed_events = events.loc[events["search_query"] == PROBE]
     probed_sessions = set(sessions.loc[sessions["exit_product_id"] == PROBE, "customer_id"])
     # c3 is old and got nothing new: left alone. c2 (late event) and c4
     # (within the lookback) were rewritten; c6 from its second session on,

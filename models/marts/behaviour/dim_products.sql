@@ -19,39 +19,13 @@
     first view" = "the last cart is at or after the first view" (and the
     same for purchases after the first cart).
 
-    Incremental runs rebuild only the products with a row that
-    int_events_sessionized wrote, or forgot, in a batch this model has not
-    taken in yet (macros/sessions_incremental.sql, "Batches"): the pre-hook
-    deletes their rows and the model computes them again from all their
-    events and order lines. Order lines change only with their events, so
-    int_order_lines needs no batches of its own (it is upstream in every
-    run that includes this model).
+    A table rebuilt on every run, not incremental like fct_sessions and
+    dim_customers: one day of new events touches about half of all
+    products, and rebuilding just those (from their whole history, found
+    with sessionized_batch) measured 15 s of CPU at 10 million events
+    against 5.6 s for the whole table.
 -#}
-{{ config(
-    materialized=sessions_materialization(),
-    incremental_strategy="append",
-    on_schema_change="fail",
-    pre_hook="{{ sessions_reader_forget_changed(
-        ref('int_events_sessionized'), 'product_id'
-    ) }}",
-    post_hook="{{ sessions_reader_record(ref('int_events_sessionized')) }}"
-) }}
-{%- set consumed_batch = sessions_reader_batch(ref("int_events_sessionized"))
-    if is_incremental() else none %}
-{%- set only_touched = (
-    "and product_id in (select product_id from touched_products)"
-    if consumed_batch is not none else ""
-) %}
 with
-{% if consumed_batch is not none %}
-touched_products as (
-
-    {{ sessions_changed(
-        ref("int_events_sessionized"), consumed_batch, "product_id"
-    ) }}
-
-),
-{% endif %}
 
 product_events as (
 
@@ -71,7 +45,7 @@ product_events as (
         is_merchandise
 
     from {{ ref("int_events_sessionized") }}
-    where product_id is not null {{ only_touched }}
+    where product_id is not null
 
 ),
 
@@ -84,7 +58,7 @@ product_session_events as (
         event_at
 
     from {{ ref("int_events_sessionized") }}
-    where product_id is not null {{ only_touched }}
+    where product_id is not null
 
 ),
 
@@ -144,7 +118,7 @@ sales as (
             as order_count
 
     from order_lines
-    where product_id is not null {{ only_touched }}
+    where product_id is not null
     group by 1
 
 ),
