@@ -396,15 +396,9 @@ changed_rows as (
         on final.event_id = built.event_id
     where
         built.event_id is null
-        or row(
-            {%- for column in compared_columns %}
-            final.{{ column }}{{ "," if not loop.last }}
-            {%- endfor %}
-        ) is distinct from row(
-            {%- for column in compared_columns %}
-            built.{{ column }}{{ "," if not loop.last }}
-            {%- endfor %}
-        )
+        {%- for column in compared_columns %}
+        or final.{{ column }} is distinct from built.{{ column }}
+        {%- endfor %}
 
 )
 {%- endif %}
