@@ -1,8 +1,9 @@
 {#-
-    Helpers for the incremental session models (int_events_sessionized and
-    fct_sessions). Both replace every row of a touched sessionization key
-    (a customer, or one guest order) with delete+insert on that key, so that
-    sessions which merge, split or disappear never leave stale rows behind.
+    Helpers for the incremental session models: int_events_sessionized
+    replaces the rows of the events it sessionizes again (delete+insert on
+    event_id); fct_sessions and dim_customers, which read it, replace
+    every row of a changed key or customer (see "Batches" below), so that sessions which merge, split or disappear
+    never leave stale rows behind.
 -#}
 
 {#-
@@ -86,39 +87,257 @@
         {%- endfor -%}
         {{ return(adapter.dispatch(
             "sessions_forget_vanished_events", "customer_analytics"
-        )(sessionized, events)) }}
+        )(sessionized, events, sessions_batch_of_this_run())) }}
     {%- endif -%}
     {{ return("") }}
 {%- endmacro %}
 
-{% macro default__sessions_forget_vanished_events(sessionized, events) -%}
+{#-
+    The deleted rows' keys, customers and products are written to
+    sessions_forgotten_events first (see "Batches" below), so that the
+    readers revisit them.
+-#}
+{% macro default__sessions_forget_vanished_events(
+    sessionized, events, batch
+) -%}
+    {{ sessions_create_bookkeeping(sessionized) }}
+    create temporary table sessions_vanished_keys as
+    select distinct sessionization_key
+    from {{ sessionized }}
+    where event_id not in (select event_id from {{ events }});
+    insert into {{ sessions_bookkeeping_relation(
+        sessionized, "forgotten_events"
+    ) }}
+    select distinct
+        {{ batch }},
+        sessionization_key,
+        customer_id,
+        product_id
+    from {{ sessionized }}
+    where sessionization_key in (
+        select sessionization_key from sessions_vanished_keys
+    );
     delete from {{ sessionized }}
     where sessionization_key in (
-        select sessionization_key
-        from {{ sessionized }}
-        where event_id not in (select event_id from {{ events }})
-    )
+        select sessionization_key from sessions_vanished_keys
+    );
+    drop table sessions_vanished_keys
 {%- endmacro %}
 
 
 {#-
-    sessions_forget_vanished_sessions(sessions, sessionized)
-    Pre-hook of fct_sessions; does nothing unless the run is incremental.
-    Deletes the sessions whose session_id is no longer in
-    int_events_sessionized (merged into an earlier session by a late event,
-    or emptied by a removed event). The model itself then rebuilds every
-    key whose remaining sessions changed.
+    Batches: how the models that read int_events_sessionized (fct_sessions
+    and dim_customers; "readers" below) find what changed without
+    comparing every row.
+
+    Each run of int_events_sessionized writes its rows with a batch number
+    (sessionized_batch): 0 on a full refresh, then 1, 2, ... one per
+    incremental run. Two small tables beside it keep the books:
+    - sessions_batches: one row per model. For int_events_sessionized the
+      last batch it wrote; for each reader the last batch it has taken in.
+    - sessions_forgotten_events: the key, customer and product of every row
+      the pre-hook deleted because its event left fct_events, with the
+      batch that deleted it. A reader must revisit them even when nothing
+      of theirs is left to carry a batch number.
+    A reader rebuilds the keys (customers, products) that appear in any
+    batch after the one it has taken in - all of them, so a reader that
+    missed runs (skipped, failed, or not selected) catches up in one run -
+    and then records the last batch. Rows of one event_id never change
+    key, customer or product: event_id is the md5 of the raw row, so a
+    changed value is a new event and the old one counts as forgotten.
+    A full refresh of int_events_sessionized numbers everything 0 again and
+    empties both tables, so each reader rebuilds everything on its next run.
+    On an adapter where the session models are tables rebuilt whole
+    (Spark), none of this runs and every row has batch 0.
 -#}
-{% macro sessions_forget_vanished_sessions(sessions, sessionized) -%}
-    {%- if execute and is_incremental() -%}
-        {{ return(adapter.dispatch(
-            "sessions_forget_vanished_sessions", "customer_analytics"
-        )(sessions, sessionized)) }}
-    {%- endif -%}
-    {{ return("") }}
+
+{% macro sessions_bookkeeping_relation(sessionized, name) -%}
+    {{ return(api.Relation.create(
+        database=sessionized.database,
+        schema=sessionized.schema,
+        identifier="sessions_" ~ name,
+        type="table"
+    )) }}
 {%- endmacro %}
 
-{% macro default__sessions_forget_vanished_sessions(sessions, sessionized) -%}
-    delete from {{ sessions }}
-    where session_id not in (select session_id from {{ sessionized }})
+{% macro sessions_keeps_batches() -%}
+    {{ return(execute and sessions_materialization() == "incremental") }}
+{%- endmacro %}
+
+{#-
+    sessions_recorded_batch(sessionized, model_name)
+    The batch recorded for model_name (see above), or none when there is
+    no record (never built, or int_events_sessionized was rebuilt since).
+-#}
+{% macro sessions_recorded_batch(sessionized, model_name) -%}
+    {#- a unit test's `this` names no schema: nothing is recorded there -#}
+    {%- if not (sessions_keeps_batches() and sessionized.schema) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set batches = sessions_bookkeeping_relation(sessionized, "batches") -%}
+    {#- not adapter.get_relation: dbt's relation cache does not see tables
+        that hooks created earlier in the same invocation -#}
+    {%- set exists = run_query(
+        "select count(*) from information_schema.tables"
+        ~ " where table_catalog = '" ~ batches.database ~ "'"
+        ~ " and table_schema = '" ~ batches.schema ~ "'"
+        ~ " and table_name = '" ~ batches.identifier ~ "'"
+    ).columns[0].values()[0] -%}
+    {%- if exists == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select max(sessionized_batch) from " ~ batches
+        ~ " where model_name = '" ~ model_name ~ "'"
+    ).columns[0].values() -%}
+    {{ return(found[0] if found and found[0] is not none else none) }}
+{%- endmacro %}
+
+{#-
+    sessions_batch_of_this_run()
+    The batch number int_events_sessionized writes in this run.
+-#}
+{% macro sessions_batch_of_this_run() -%}
+    {%- if not is_incremental() -%}
+        {{ return(0) }}
+    {%- endif -%}
+    {%- set last = sessions_recorded_batch(this, this.identifier) -%}
+    {{ return((last or 0) + 1) }}
+{%- endmacro %}
+
+{% macro sessions_create_bookkeeping(sessionized) -%}
+    create table if not exists
+    {{ sessions_bookkeeping_relation(sessionized, "batches") }} (
+        model_name varchar not null,
+        sessionized_batch bigint not null
+    );
+    create table if not exists
+    {{ sessions_bookkeeping_relation(sessionized, "forgotten_events") }} (
+        sessionized_batch bigint not null,
+        sessionization_key varchar not null,
+        customer_id varchar,
+        product_id varchar
+    );
+{%- endmacro %}
+
+{% macro sessions_set_recorded_batch(sessionized, model_name, batch) -%}
+    {%- set batches = sessions_bookkeeping_relation(sessionized, "batches") -%}
+    delete from {{ batches }} where model_name = '{{ model_name }}';
+    {%- if batch is not none %}
+    insert into {{ batches }} values ('{{ model_name }}', {{ batch }});
+    {%- endif %}
+{%- endmacro %}
+
+{#-
+    sessions_record_batch()
+    Post-hook of int_events_sessionized. After an incremental run: records
+    this run's batch, and drops forgotten events that every reader has
+    taken in (a reader with no record rebuilds everything anyway). After a
+    full refresh: empties the books, so every reader rebuilds in full.
+-#}
+{% macro sessions_record_batch() -%}
+    {%- if not sessions_keeps_batches() -%}
+        {{ return("") }}
+    {%- endif -%}
+    {%- set batches = sessions_bookkeeping_relation(this, "batches") -%}
+    {%- set forgotten = sessions_bookkeeping_relation(
+        this, "forgotten_events"
+    ) -%}
+    {{ sessions_create_bookkeeping(this) }}
+    {%- if is_incremental() %}
+    {{ sessions_set_recorded_batch(
+        this, this.identifier, sessions_batch_of_this_run()
+    ) }}
+    delete from {{ forgotten }}
+    where sessionized_batch <= coalesce(
+        (
+            select min(sessionized_batch) from {{ batches }}
+            where model_name != '{{ this.identifier }}'
+        ),
+        {{ sessions_batch_of_this_run() }}
+    );
+    {%- else %}
+    delete from {{ batches }};
+    delete from {{ forgotten }};
+    {{ sessions_set_recorded_batch(this, this.identifier, 0) }}
+    {%- endif %}
+{%- endmacro %}
+
+
+{#-
+    sessions_changed(sessionized, consumed_batch, column)
+    The distinct values of `column` (sessionization_key, customer_id, or
+    product_id for a future reader) that a reader which has taken in batches up to
+    consumed_batch must rebuild: those of rows written, or forgotten, in a
+    later batch. A narrow scan of two columns, not a comparison.
+-#}
+{% macro sessions_changed(sessionized, consumed_batch, column) -%}
+    select {{ column }}
+    from {{ sessionized }}
+    where
+        sessionized_batch > {{ consumed_batch }}
+        and {{ column }} is not null
+    union
+    select {{ column }}
+    from {{ sessions_bookkeeping_relation(sessionized, "forgotten_events") }}
+    where
+        sessionized_batch > {{ consumed_batch }}
+        and {{ column }} is not null
+{%- endmacro %}
+
+{#-
+    sessions_reader_batch(sessionized)
+    For a reader model: the batch it has taken in so far, or none when it
+    must rebuild every row (no record). Only meaningful when
+    is_incremental().
+-#}
+{% macro sessions_reader_batch(sessionized) -%}
+    {{ return(sessions_recorded_batch(sessionized, this.identifier)) }}
+{%- endmacro %}
+
+{#-
+    sessions_reader_forget_changed(sessionized, column)
+    Pre-hook of a reader: deletes its rows for every changed value of
+    `column` (all rows when it has no record); the model then inserts
+    them again from their whole history. Deleting first also removes the
+    keys, customers or products that have no events left.
+-#}
+{% macro sessions_reader_forget_changed(sessionized, column) -%}
+    {%- if not (sessions_keeps_batches() and is_incremental()) -%}
+        {{ return("") }}
+    {%- endif -%}
+    {%- set consumed = sessions_reader_batch(sessionized) -%}
+    delete from {{ this }}
+    {%- if consumed is not none %}
+    where {{ column }} in (
+        {{ sessions_changed(sessionized, consumed, column) }}
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#-
+    sessions_reader_record(sessionized, also_after=[])
+    Post-hook of a reader: records the batch it has now taken in, which is
+    the last one int_events_sessionized wrote - or less, when the reader
+    also reads another reader (also_after, e.g. dim_customers reads
+    fct_sessions) that is behind: then the batches that reader has not
+    taken in yet stay due here too. No record when such a reader has none.
+-#}
+{% macro sessions_reader_record(sessionized, also_after=[]) -%}
+    {%- if not sessions_keeps_batches() -%}
+        {{ return("") }}
+    {%- endif -%}
+    {%- set batch = namespace(
+        value=sessions_recorded_batch(sessionized, sessionized.identifier)
+    ) -%}
+    {%- for other in also_after -%}
+        {%- set other_batch = sessions_recorded_batch(sessionized, other) -%}
+        {%- if other_batch is none or batch.value is none -%}
+            {%- set batch.value = none -%}
+        {%- elif other_batch < batch.value -%}
+            {%- set batch.value = other_batch -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ sessions_create_bookkeeping(sessionized) }}
+    {{ sessions_set_recorded_batch(sessionized, this.identifier, batch.value) }}
 {%- endmacro %}

@@ -20,7 +20,10 @@ import pytest
 
 from conftest import build_on, run_dbt, write_csv
 
-SELECT = "+fct_sessions"
+SELECT = "+fct_sessions +dim_customers +dim_products"
+# the models that read int_events_sessionized, with the order models that
+# dim_customers and dim_products also read
+READERS = "int_order_lines fct_orders fct_sessions dim_customers dim_products"
 ISOLATED = {
     "DBT_INDIRECT_SELECTION": "cautious",
     "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test",
@@ -28,7 +31,12 @@ ISOLATED = {
 TABLES = {
     "intermediate.int_events_sessionized": "event_id",
     "marts.fct_sessions": "session_id",
+    "marts.dim_customers": "customer_id",
+    "marts.dim_products": "product_id",
 }
+# Bookkeeping that is allowed to differ between an incremental build and a
+# full refresh: which run wrote the row (int_events_sessionized).
+BOOKKEEPING = {"sessionized_batch"}
 HEADER = [
     "event_at",
     "event_type",
@@ -73,18 +81,22 @@ PROBE = "probe"
 def snapshot(db_path) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(db_path), read_only=True) as con:
         return {
-            table: con.sql(f"select * from {table} order by {key}").df()
+            table: con.sql(f"select * from {table} order by {key}")
+            .df()
+            .drop(columns=list(BOOKKEEPING), errors="ignore")
             for table, key in TABLES.items()
         }
 
 
 def set_probe(db_path, customers: list[str]) -> None:
     """Mark the stored rows of ``customers`` with a value no build writes;
-    a run that rewrites a customer's rows removes the mark."""
+    a run that rewrites a customer's rows removes the mark. The event mark
+    is in search_query, which none of the models reading the events uses,
+    so the mark does not spread into them."""
     listed = ", ".join(f"'{customer}'" for customer in customers)
     with duckdb.connect(str(db_path)) as con:
         con.execute(
-            f"update intermediate.int_events_sessionized set country = '{PROBE}' "
+            f"update intermediate.int_events_sessionized set search_query = '{PROBE}' "
             f"where customer_id in ({listed})"
         )
         con.execute(
@@ -100,8 +112,9 @@ def restore_from(db_path, original: dict[str, pd.DataFrame], customer: str) -> N
     with duckdb.connect(str(db_path)) as con:
         for _, row in events[events["customer_id"] == customer].iterrows():
             con.execute(
-                "update intermediate.int_events_sessionized set country = ? where event_id = ?",
-                [row["country"], row["event_id"]],
+                "update intermediate.int_events_sessionized set search_query = ? "
+                "where event_id = ?",
+                [row["search_query"], row["event_id"]],
             )
         for _, row in sessions[sessions["customer_id"] == customer].iterrows():
             con.execute(
@@ -165,6 +178,53 @@ def runs(tmp_path_factory) -> dict:
         env=ISOLATED,
     )
     out["swapped_full_refresh"] = snapshot(full_swapped.db_path)
+
+    # Out of order: int_events_sessionized runs twice (batch 2 adds
+    # part2, batch 3 swaps c3's purchase for a cart) while its readers are
+    # not selected; then dim_customers runs before fct_sessions has caught
+    # up, then fct_sessions and dim_customers. Each reader must take in
+    # every batch it missed, and dim_customers must not count batches that
+    # fct_sessions has not taken in yet as done.
+    swapped_both = swapped / "part*.csv"
+    write_csv(swapped / "part2.csv", HEADER, BATCH_2)
+    late = root / "out_of_order"
+    late_build = build_on(inputs / "part1.csv", "canonical", late, select=SELECT, env=ISOLATED)
+    # `run`, not `build`: the marts' tests would rightly fail in between
+    for path in (both, swapped_both):
+        build_on(
+            path, "canonical", late, select="+int_events_sessionized", env=ISOLATED, command="run"
+        )
+    build_on(
+        swapped_both,
+        "canonical",
+        late,
+        select="int_order_lines fct_orders dim_customers dim_products",
+        env=ISOLATED,
+        command="run",
+    )
+    build_on(
+        swapped_both, "canonical", late, select="fct_sessions dim_customers", env=ISOLATED
+    )
+    out["out_of_order"] = snapshot(late_build.db_path)
+    # a reader run with nothing new changes nothing
+    build_on(swapped_both, "canonical", late, select=READERS, env=ISOLATED)
+    out["out_of_order_rerun"] = snapshot(late_build.db_path)
+    # a full refresh of int_events_sessionized alone: readers rebuild fully
+    run_dbt(
+        ["build", "--full-refresh", "--select", "int_events_sessionized"],
+        workdir=late,
+        dbt_vars={"events_path": str(swapped_both), "events_format": "canonical"},
+        env=ISOLATED,
+    )
+    build_on(swapped_both, "canonical", late, select=READERS, env=ISOLATED)
+    out["after_refresh_of_sessionized"] = snapshot(late_build.db_path)
+    full_late = run_dbt(
+        ["build", "--full-refresh", "--select", SELECT],
+        workdir=root / "full_refresh_out_of_order",
+        dbt_vars={"events_path": str(swapped_both), "events_format": "canonical"},
+        env=ISOLATED,
+    )
+    out["out_of_order_full_refresh"] = snapshot(full_late.db_path)
     return out
 
 
@@ -202,7 +262,7 @@ def test_incremental_equals_full_refresh(runs, table):
 def test_only_touched_customers_are_rewritten(runs):
     events = runs["batch_2_probed"]["intermediate.int_events_sessionized"]
     sessions = runs["batch_2_probed"]["marts.fct_sessions"]
-    probed_events = events.loc[events["country"] == PROBE]
+    probed_events = events.loc[events["search_query"] == PROBE]
     probed_sessions = set(sessions.loc[sessions["exit_product_id"] == PROBE, "customer_id"])
     # c3 is old and got nothing new: left alone. c2 (late event) and c4
     # (within the lookback) were rewritten; c6 from its second session on,
@@ -240,8 +300,20 @@ def test_event_swapped_for_another_keeps_no_stale_rows(runs, table):
     still equal to a full refresh (c3's session gets a cart, no purchase)."""
     swapped = runs["swapped"][table]
     pd.testing.assert_frame_equal(swapped, runs["swapped_full_refresh"][table])
-    c3 = swapped[swapped["customer_id"] == "c3"]
-    if table == "marts.fct_sessions":
+    if table in ("marts.fct_sessions", "marts.dim_customers"):
+        c3 = swapped[swapped["customer_id"] == "c3"]
         assert c3[["cart_count", "purchase_count"]].values.tolist() == [[1, 0]]
-    else:
+    elif table == "intermediate.int_events_sessionized":
+        c3 = swapped[swapped["customer_id"] == "c3"]
         assert sorted(c3["event_type"]) == ["cart", "view"]
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+@pytest.mark.parametrize(
+    "state", ["out_of_order", "out_of_order_rerun", "after_refresh_of_sessionized"]
+)
+def test_readers_catch_up_on_missed_batches(runs, state, table):
+    """Readers that missed two runs of int_events_sessionized (one with a
+    forgotten event), or ran before fct_sessions, or after a full refresh
+    of int_events_sessionized alone, equal a full refresh."""
+    pd.testing.assert_frame_equal(runs[state][table], runs["out_of_order_full_refresh"][table])

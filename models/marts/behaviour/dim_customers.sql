@@ -22,8 +22,44 @@
       counts rather than with a window sort.
     - Aggregations only, no window sorts: at 10 million events the three
       windows this model had were about a third of its time.
+
+    Incremental runs rebuild only the customers with a row that
+    int_events_sessionized wrote, or forgot, in a batch this model has not
+    taken in yet (macros/sessions_incremental.sql, "Batches"): the pre-hook
+    deletes their rows and the model computes them again from all their
+    events, sessions and orders. A customer's orders change only with
+    their events, so fct_orders needs no batches of its own; this assumes
+    fct_orders was built from the same events (it is upstream in every
+    run that includes this model). Batches that fct_sessions has not taken
+    in yet stay due here as well.
 -#}
+{{ config(
+    materialized=sessions_materialization(),
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ sessions_reader_forget_changed(
+        ref('int_events_sessionized'), 'customer_id'
+    ) }}",
+    post_hook="{{ sessions_reader_record(
+        ref('int_events_sessionized'), also_after=['fct_sessions']
+    ) }}"
+) }}
+{%- set consumed_batch = sessions_reader_batch(ref("int_events_sessionized"))
+    if is_incremental() else none %}
+{%- set only_touched = (
+    "and customer_id in (select customer_id from touched_customers)"
+    if consumed_batch is not none else ""
+) %}
 with
+{% if consumed_batch is not none %}
+touched_customers as (
+
+    {{ sessions_changed(
+        ref("int_events_sessionized"), consumed_batch, "customer_id"
+    ) }}
+
+),
+{% endif %}
 
 customer_events as (
 
@@ -41,7 +77,7 @@ customer_events as (
         country
 
     from {{ ref("int_events_sessionized") }}
-    where customer_id is not null
+    where customer_id is not null {{ only_touched }}
 
 ),
 
@@ -93,7 +129,7 @@ session_summary as (
             as abandoned_cart_session_count
 
     from sessions
-    where customer_id is not null
+    where customer_id is not null {{ only_touched }}
     group by 1
 
 ),
@@ -112,7 +148,7 @@ order_summary as (
         {{ behaviour_money_sum("net_revenue") }} as net_revenue
 
     from orders
-    where customer_id is not null
+    where customer_id is not null {{ only_touched }}
     group by 1
 
 ),
@@ -125,7 +161,7 @@ category_events as (
         count(*) as event_count
 
     from {{ ref("int_events_sessionized") }}
-    where customer_id is not null and category is not null
+    where customer_id is not null and category is not null {{ only_touched }}
     group by 1, 2
 
 ),
@@ -155,7 +191,7 @@ brand_events as (
         count(*) as event_count
 
     from {{ ref("int_events_sessionized") }}
-    where customer_id is not null and brand is not null
+    where customer_id is not null and brand is not null {{ only_touched }}
     group by 1, 2
 
 ),

@@ -18,6 +18,12 @@
     over (session, product) pairs, using "there is a cart at or after the
     first view" = "the last cart is at or after the first view" (and the
     same for purchases after the first cart).
+
+    A table rebuilt on every run, not incremental like fct_sessions and
+    dim_customers: one day of new events touches about half of all
+    products, and rebuilding just those (from their whole history, found
+    with sessionized_batch) measured 15 s of CPU at 10 million events
+    against 5.6 s for the whole table.
 -#}
 with
 
