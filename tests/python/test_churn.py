@@ -169,6 +169,21 @@ def test_features_follow_their_definitions():
     assert one_order["mean_days_between_orders"].item() == pytest.approx(10 - 1 / 3)
 
 
+def test_money_features_do_not_depend_on_row_order():
+    """Summed as doubles, 0.1 + 0.2 + 0.3 is 0.6000000000000001 in one
+    order and 0.6 in another; the features add whole micro-units, so any
+    order gives exactly 0.6."""
+    prices = (0.1, 0.2, 0.3)
+    rows = [
+        event("a", "purchase", f"2024-01-0{day} 10:00", f"o{day}", price)
+        for day, price in enumerate(prices, start=1)
+    ]
+    for ordered in (rows, rows[::-1]):
+        features = churn.build_churn_features(pd.DataFrame(ordered), "2024-01-20")
+        assert features["monetary"].item() == 0.6
+        assert features["avg_order_value"].item() == 0.6 / 3
+
+
 def test_labels_follow_the_definition():
     cutoff = pd.Timestamp("2024-04-01")
     rows = [
