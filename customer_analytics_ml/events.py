@@ -255,18 +255,23 @@ def query_events(events, sql, *, required, name="events", arrow=False):
         The query's result, rows in the order the query gives them.
     """
     if isinstance(events, duckdb.DuckDBPyRelation):
-        missing = [column for column in required if column not in events.columns]
-        if missing:
-            raise ValueError(
-                f"{name} is missing column(s) {missing}; expected the columns "
-                f"of marts.fct_events, at least {list(required)}"
-            )
+        _check_relation_columns(events, required, name)
         result = events.query("events", sql)
         return result.to_arrow_table() if arrow else result.df()
     frame = check_events(events, required=required, name=name)
     with duckdb.connect() as connection:
         result = connection.from_df(frame).query("events", sql)
         return result.to_arrow_table() if arrow else result.df()
+
+
+def _check_relation_columns(events, required, name):
+    """Stop with a message naming the missing columns of a DuckDB relation."""
+    missing = [column for column in required if column not in events.columns]
+    if missing:
+        raise ValueError(
+            f"{name} is missing column(s) {missing}; expected the columns "
+            f"of marts.fct_events, at least {list(required)}"
+        )
 
 
 def query_events_in_batches(events, sql, *, required, batch_rows, name="events"):
@@ -279,12 +284,7 @@ def query_events_in_batches(events, sql, *, required, batch_rows, name="events")
     the caller keeps.
     """
     if isinstance(events, duckdb.DuckDBPyRelation):
-        missing = [column for column in required if column not in events.columns]
-        if missing:
-            raise ValueError(
-                f"{name} is missing column(s) {missing}; expected the columns "
-                f"of marts.fct_events, at least {list(required)}"
-            )
+        _check_relation_columns(events, required, name)
         yield from events.query("events", sql).to_arrow_reader(batch_rows)
         return
     frame = check_events(events, required=required, name=name)

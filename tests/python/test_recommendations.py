@@ -640,3 +640,26 @@ def test_the_stacked_table_comes_in_row_group_chunks_with_every_row():
     assert stacked["recommendation_table"].to_pylist() == (
         ["recommendations"] * lists.num_rows + ["similarity"] * similar.num_rows
     )
+
+
+def test_a_relation_without_a_needed_column_is_named_in_the_error():
+    """Both readers of the event relation say which column is missing."""
+    from customer_analytics_ml import events as event_queries
+
+    with duckdb.connect() as connection:
+        relation = connection.sql("select 'a' as customer_id")
+        needed = ("customer_id", "product_id")
+        with pytest.raises(ValueError, match=r"fct_events is missing .*product_id"):
+            event_queries.query_events(
+                relation, "select * from events", required=needed, name="fct_events"
+            )
+        with pytest.raises(ValueError, match=r"fct_events is missing .*product_id"):
+            list(
+                event_queries.query_events_in_batches(
+                    relation,
+                    "select * from events",
+                    required=needed,
+                    batch_rows=10,
+                    name="fct_events",
+                )
+            )
