@@ -21,6 +21,10 @@ import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SAMPLE_PATH = PROJECT_DIR / "data" / "online_retail" / "online_retail_sample.csv.gz"
+# Columns that record which incremental run wrote a row: they differ
+# between an incremental build and a full refresh by design, and every
+# other column must not (int_events_sessionized's sessionized_batch).
+INCREMENTAL_BOOKKEEPING_COLUMNS = ("sessionized_batch",)
 FIXTURES = PROJECT_DIR / "tests" / "python" / "fixtures"
 DBT = str(Path(sys.executable).with_name("dbt"))
 

@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import build_on, run_dbt, write_csv
+from conftest import INCREMENTAL_BOOKKEEPING_COLUMNS, build_on, run_dbt, write_csv
 
 SELECT = "+fct_sessions +dim_customers +dim_products"
 # the models that read int_events_sessionized, with the order models that
@@ -34,9 +34,6 @@ TABLES = {
     "marts.dim_customers": "customer_id",
     "marts.dim_products": "product_id",
 }
-# Bookkeeping that is allowed to differ between an incremental build and a
-# full refresh: which run wrote the row (int_events_sessionized).
-BOOKKEEPING = {"sessionized_batch"}
 HEADER = [
     "event_at",
     "event_type",
@@ -83,7 +80,7 @@ def snapshot(db_path) -> dict[str, pd.DataFrame]:
         return {
             table: con.sql(f"select * from {table} order by {key}")
             .df()
-            .drop(columns=list(BOOKKEEPING), errors="ignore")
+            .drop(columns=list(INCREMENTAL_BOOKKEEPING_COLUMNS), errors="ignore")
             for table, key in TABLES.items()
         }
 
