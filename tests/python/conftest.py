@@ -25,6 +25,18 @@ SAMPLE_PATH = PROJECT_DIR / "data" / "online_retail" / "online_retail_sample.csv
 # between an incremental build and a full refresh by design, and every
 # other column must not (int_events_sessionized's sessionized_batch).
 INCREMENTAL_BOOKKEEPING_COLUMNS = ("sessionized_batch",)
+
+
+def snapshot_tables(db_path, tables: dict) -> dict:
+    """{table: DataFrame ordered by its key} for {table: key}, without the
+    incremental bookkeeping columns, for comparing builds."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return {
+            table: con.sql(f"select * from {table} order by {key}")
+            .df()
+            .drop(columns=list(INCREMENTAL_BOOKKEEPING_COLUMNS), errors="ignore")
+            for table, key in tables.items()
+        }
 FIXTURES = PROJECT_DIR / "tests" / "python" / "fixtures"
 DBT = str(Path(sys.executable).with_name("dbt"))
 

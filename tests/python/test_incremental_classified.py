@@ -41,7 +41,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pandas as pd
 import pytest
-from conftest import INCREMENTAL_BOOKKEEPING_COLUMNS, run_dbt, write_csv
+from conftest import run_dbt, snapshot_tables, write_csv
 
 SELECT = "+fct_sessions +rejected_events +data_quality_daily +int_order_lines"
 ISOLATED = {
@@ -107,13 +107,7 @@ WIDE_TOLERANCE = {"future_tolerance_hours": 24 * 30}
 
 
 def snapshot(db_path) -> dict[str, pd.DataFrame]:
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        return {
-            table: con.sql(f"select * from {table} order by {key}")
-            .df()
-            .drop(columns=list(INCREMENTAL_BOOKKEEPING_COLUMNS), errors="ignore")
-            for table, key in TABLES.items()
-        }
+    return snapshot_tables(db_path, TABLES)
 
 
 @pytest.fixture(scope="module")

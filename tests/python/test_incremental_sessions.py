@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import INCREMENTAL_BOOKKEEPING_COLUMNS, build_on, run_dbt, write_csv
+from conftest import build_on, run_dbt, snapshot_tables, write_csv
 
 SELECT = "+fct_sessions +dim_customers +dim_products"
 # the models that read int_events_sessionized, with the order models that
@@ -76,13 +76,7 @@ PROBE = "probe"
 
 
 def snapshot(db_path) -> dict[str, pd.DataFrame]:
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        return {
-            table: con.sql(f"select * from {table} order by {key}")
-            .df()
-            .drop(columns=list(INCREMENTAL_BOOKKEEPING_COLUMNS), errors="ignore")
-            for table, key in TABLES.items()
-        }
+    return snapshot_tables(db_path, TABLES)
 
 
 def set_probe(db_path, customers: list[str]) -> None:
