@@ -679,18 +679,23 @@ def bench_size(size, args):
         "load_at_start": os.getloadavg()[0],
     }
 
+    def dbt(label, **options):
+        # every dbt run of this size: same input glob, folder and settings
+        return run_dbt_build(
+            in_inbox,
+            size_dir,
+            label,
+            project_dir=args.project_dir,
+            profiles_dir=args.profiles_dir,
+            timeout=args.dbt_timeout,
+            **options,
+        )
+
     if not args.skip_dbt:
         for stale in size_dir.glob("warehouse*.duckdb*"):
             stale.unlink()
         say("full dbt build")
-        result["full"] = run_dbt_build(
-            in_inbox,
-            size_dir,
-            "full",
-            project_dir=args.project_dir,
-            profiles_dir=args.profiles_dir,
-            timeout=args.dbt_timeout,
-        )
+        result["full"] = dbt("full")
         if result["full"]["status"] == "ok":
             say("the compared models' SQL, without dbt")
             result["sql_queries"] = run_stage(
@@ -702,26 +707,16 @@ def bench_size(size, args):
             # in the full build they share the cores with the SQL models
             # beside them; alone they show what they cost by themselves
             say("the recommender's models alone")
-            result["recommender_alone"] = run_dbt_build(
-                in_inbox,
-                size_dir,
+            result["recommender_alone"] = dbt(
                 "recommender",
-                project_dir=args.project_dir,
-                profiles_dir=args.profiles_dir,
-                timeout=args.dbt_timeout,
                 command=("run", "--select", *RECOMMENDER_MODELS),
                 start_from_target=size_dir / "target_full",
             )
             shutil.copyfile(warehouse, after_full)
             arrived.symlink_to(size_dir / "events_append_day.parquet")
             say("daily run (dbt run --selector daily)")
-            result["daily"] = run_dbt_build(
-                in_inbox,
-                size_dir,
+            result["daily"] = dbt(
                 "daily",
-                project_dir=args.project_dir,
-                profiles_dir=args.profiles_dir,
-                timeout=args.dbt_timeout,
                 command=("run", "--selector", "daily"),
                 start_from_target=size_dir / "target_full",
             )
@@ -730,13 +725,8 @@ def bench_size(size, args):
             shutil.move(warehouse, size_dir / "warehouse_daily.duckdb")
             shutil.move(after_full, warehouse)
             say("incremental dbt build of the whole project")
-            result["incremental"] = run_dbt_build(
-                in_inbox,
-                size_dir,
+            result["incremental"] = dbt(
                 "incremental",
-                project_dir=args.project_dir,
-                profiles_dir=args.profiles_dir,
-                timeout=args.dbt_timeout,
                 start_from_target=size_dir / "target_full",
             )
 
