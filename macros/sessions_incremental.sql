@@ -93,18 +93,30 @@
 {%- endmacro %}
 
 {#-
-    The deleted rows' keys, customers and products are written to
-    sessions_forgotten_events first (see "Batches" below), so that the
-    readers revisit them.
+    The vanished events are looked for only on the event days whose
+    fingerprints differ between the two tables (events_on_changed_days in
+    macros/events_incremental.sql): an event that left fct_events changed
+    its day's fingerprint. The deleted rows' keys, customers and products
+    are written to sessions_forgotten_events first (see "Batches" below),
+    so that the readers revisit them, and so that the model sessionizes
+    the keys' remaining events again.
 -#}
 {% macro default__sessions_forget_vanished_events(
     sessionized, events, batch
 ) -%}
+    {%- set on_changed_days = events_on_changed_days(
+        "event_at", sessionized, events
+    ) -%}
     {{ sessions_create_bookkeeping(sessionized) }}
     create temporary table sessions_vanished_keys as
     select distinct sessionization_key
     from {{ sessionized }}
-    where event_id not in (select event_id from {{ events }});
+    where
+        {{ on_changed_days }}
+        and event_id not in (
+            select event_id from {{ events }}
+            where {{ on_changed_days }}
+        );
     insert into {{ sessions_bookkeeping_relation(
         sessionized, "forgotten_events"
     ) }}

@@ -19,7 +19,6 @@
     {%- set bounds = [
         ("future_tolerance_hours", 0, none, false),
         ("session_timeout_minutes", 0, none, false),
-        ("session_lookback_hours", 0, none, false),
         ("association_max_itemset_size", 2, 3, true),
         ("segment_k_min", 2, none, true),
         ("segment_k_max", 2, none, true),

@@ -16,39 +16,35 @@
     session's first event, so it is the same on every rebuild.
 
     Incremental runs: fct_events shows every clean event, so new data
-    means events whose event_id is not sessionized yet. A key is touched
-    when it
+    means events whose event_id is not sessionized yet. An event's values
+    all follow from its event_id (the hash of its raw row), so nothing
+    else changes under the same id. A key is touched when it
     - has such a new event, whatever its timestamp (late events included), or
-    - has an event within session_lookback_hours of the newest event
-      already sessionized (this refreshes recent rows whose values changed
-      under the same event_id, e.g. after a seed edit; older changes need
-      --full-refresh), or
     - lost an event from fct_events (the pre-hook deletes such keys' rows,
       so their remaining events count as new).
+    Both are found by event day (macros/events_incremental.sql): each
+    day's events are counted and checksummed here and in fct_events, and
+    only the days that differ are matched event by event. At 10 million
+    events with one new day that is two narrow scans and a match of one
+    day's events, where counting every key's events on both sides and
+    matching the vanished events over all days took most of the run.
     A touched key is sessionized again from the start of its last built
-    session that began before its first new or recent event, numbering on
-    from that session's number; its earlier sessions cannot change, since
-    nothing was added between their events. Those events' rows are replaced
-    (delete+insert on event_id), so the table equals a full refresh. Going
-    back only to that session, not to the key's first event, matters
-    because the lookback touches every recently active customer: at one
-    million events, 4,400 customers with 13% of all events, where their
-    recent sessions hold a small part of that.
+    session that began before its first new event, numbering on from that
+    session's number; its earlier sessions cannot change, since nothing
+    was added between their events. Those events' rows are replaced
+    (delete+insert on event_id), so the table equals a full refresh.
     The pre-hook also stops the run when session_timeout_minutes differs
     from the one the table was built with.
-    Of the rows sessionized again only those that are new or differ from
-    the built row are written; the rest keep their batch.
     sessionized_batch numbers the run that wrote each row (0 for a full
     refresh), so that fct_sessions and dim_customers rebuild only what
     changed since they last ran (macros/sessions_incremental.sql,
     "Batches"). It is bookkeeping: an incremental build and a full refresh
     differ in it and in nothing else.
-    New events are found per key: after the pre-hook, a key has a new event
-    exactly when it has more events in fct_events than in this table, so
-    only those keys' event_ids are matched against the table. Matching all
-    of them was a join of every event with every sessionized event on each
-    run; the counts cut this model's incremental query at one million
-    events from 5.4 s to 1.2 s.
+    Until this version a run also re-sessionized every key with an event
+    within session_lookback_hours of the newest one, for values changed
+    under the same event_id; since an event's values follow from its id,
+    that only cost time (612,095 rows re-sessionized and compared with the
+    built rows on every daily run at 10 million events).
 
     Built for speed at tens of millions of events: only the columns the
     session rule needs (key, event_at, event_id) go through the window
@@ -72,6 +68,11 @@
     post_hook="{{ sessions_record_batch() }}"
 ) }}
 
+{#- the group sessionized: a customer, else a guest order -#}
+{%- set sessionization_key -%}
+    coalesce('customer|' || customer_id, 'guest|' || coalesce(order_id, event_id))
+{%- endset %}
+
 with
 
 events as (
@@ -88,10 +89,7 @@ keyed as (
     select
         event_id,
         event_at,
-        coalesce(
-            'customer|' || customer_id,
-            'guest|' || coalesce(order_id, event_id)
-        ) as sessionization_key
+        {{ sessionization_key }} as sessionization_key
 
     from {{ ref("fct_events") }}
 
@@ -111,104 +109,47 @@ already_sessionized as (
 
 ),
 
-watermark as (
-
-    -- the newest event already sessionized
-    select max(event_at) as newest_event_at
-    from already_sessionized
-
-),
-
-current_counts as (
-
-    select
-        sessionization_key,
-        count(*) as event_count
-
-    from keyed
-    group by 1
-
-),
-
-built_counts as (
-
-    select
-        sessionization_key,
-        count(*) as event_count
-
-    from already_sessionized
-    group by 1
-
-),
-
-keys_with_new_events as (
-
-    -- the pre-hook has deleted every key that lost an event, so a key's
-    -- built events are a subset of its events now, and it has a new event
-    -- exactly when it has more events than were built. Counting per key
-    -- is far cheaper than matching every event_id against the table
-    select current_counts.sessionization_key
-
-    from current_counts
-    left join built_counts
-        on current_counts.sessionization_key = built_counts.sessionization_key
-    where
-        built_counts.sessionization_key is null
-        or current_counts.event_count != built_counts.event_count
-
-),
-
-built_events_of_those_keys as (
-
-    select already_sessionized.event_id
-
-    from already_sessionized
-    inner join keys_with_new_events
-        on
-            already_sessionized.sessionization_key
-            = keys_with_new_events.sessionization_key
-
-),
+{%- set on_changed_days = events_on_changed_days(
+    "event_at", this, ref("fct_events")
+) %}
 
 new_events as (
 
-    -- the events of those keys that are not sessionized yet
+    -- events not sessionized yet: on the event days whose fingerprints
+    -- differ between fct_events and this table (read before the pre-hook
+    -- ran, macros/events_incremental.sql), only their event_ids are
+    -- matched. Read from fct_events itself, not from keyed, which DuckDB
+    -- would then materialize in full for its second use below
     select
-        keyed.sessionization_key,
-        keyed.event_at
+        {{ sessionization_key }} as sessionization_key,
+        event_at
 
-    from keyed
-    inner join keys_with_new_events
-        on keyed.sessionization_key = keys_with_new_events.sessionization_key
-    left join built_events_of_those_keys
-        on keyed.event_id = built_events_of_those_keys.event_id
-    where built_events_of_those_keys.event_id is null
-
-),
-
-recent_events as (
-
-    select
-        keyed.sessionization_key,
-        keyed.event_at
-
-    from keyed
-    cross join watermark
+    from {{ ref("fct_events") }}
     where
-        keyed.event_at >= {{ dbt.dateadd(
-            "hour",
-            -1 * var("session_lookback_hours"),
-            "watermark.newest_event_at"
-        ) }}
+        {{ on_changed_days }}
+        and event_id not in (
+            select event_id from {{ this }}
+            where {{ on_changed_days }}
+        )
 
 ),
 
-changed_events as (
+forgotten_keys as (
 
-    -- new events, and every event within the lookback
-    select * from new_events
-    union all
-    select * from recent_events
+    -- keys whose rows the pre-hook deleted (an event vanished): all their
+    -- remaining events are sessionized again, whatever their day
+    select
+        sessionization_key,
+        cast(null as timestamp) as event_at
+
+    {%- if this.schema %}
+    from {{ sessions_bookkeeping_relation(this, "forgotten_events") }}
+    where sessionized_batch = {{ sessions_batch_of_this_run() }}
+    {%- else %}
+    -- a unit test: its `this` is a fixture, with no books beside it
+    from (select cast(null as string) as sessionization_key)
+    where false
+    {%- endif %}
 
 ),
 
@@ -218,7 +159,11 @@ touched_keys as (
         sessionization_key,
         min(event_at) as changed_from
 
-    from changed_events
+    from (
+        select * from new_events
+        union all
+        select * from forgotten_keys
+    )
     group by 1
 
 ),
@@ -373,34 +318,5 @@ final as (
         on numbered.event_id = events.event_id
 
 )
-{%- if is_incremental() %},
-{%- set compared_columns = [
-    "session_id", "session_number", "sessionization_key", "customer_id",
-    "event_type", "event_at", "product_id", "product_name", "category",
-    "brand", "unit_price", "quantity", "order_id", "source_session_id",
-    "search_query", "country", "is_merchandise", "session_timeout_minutes",
-] %}
 
-changed_rows as (
-
-    -- only rows that are new or differ from the built row are written:
-    -- most events re-sessionized for the lookback come out as they were,
-    -- and rewriting them would make the readers of this table rebuild
-    -- every recently active customer. At 10 million events one day's run
-    -- re-sessionizes 612,095 rows and only 55,445 (the new events)
-    -- change: 7,525 keys to rebuild instead of 49,737
-    select final.*
-
-    from final
-    left join {{ this }} as built
-        on final.event_id = built.event_id
-    where
-        built.event_id is null
-        {%- for column in compared_columns %}
-        or final.{{ column }} is distinct from built.{{ column }}
-        {%- endfor %}
-
-)
-{%- endif %}
-
-select * from {{ "changed_rows" if is_incremental() else "final" }}
+select * from final

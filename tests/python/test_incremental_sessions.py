@@ -3,13 +3,13 @@ in two batches equal a --full-refresh build on both batches, column for
 column.
 
 The second batch continues a session across the batch boundary (c1), adds
-a late event that bridges two old sessions of c2 (older than
-session_lookback_hours, so only its new event_id finds it), a new
-customer (c5), and a late event that joins the second of c6's two old
-sessions (c6 is sessionized again from that session on; its first session's
-row stays as built). c3 is old and untouched; c4 is untouched but recent
-(within the lookback), so it is refreshed. One module-scoped fixture runs the whole
-sequence; the tests read its snapshots.
+a late event that bridges two old sessions of c2, a new customer (c5),
+and a late event that joins the second of c6's two old sessions (c6 is
+sessionized again from that session on; its first session's row stays as
+built). c3 is old and untouched; c4 is untouched although it has an event
+on the day of c1's new events (a day whose events differ), so it is left
+alone too. One module-scoped fixture runs the whole sequence; the tests
+read its snapshots.
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ def runs(tmp_path_factory) -> dict:
     set_probe(db_path, ["c2", "c3", "c4", "c6"])
     incremental(both)
     out["batch_2_probed"] = snapshot(db_path)
-    restore_from(db_path, out["batch_1"], "c3")
-    restore_from(db_path, out["batch_1"], "c6")
+    for customer in ("c3", "c4", "c6"):
+        restore_from(db_path, out["batch_1"], customer)
     out["batch_2"] = snapshot(db_path)
 
     incremental(both)
@@ -255,16 +255,18 @@ def test_only_touched_customers_are_rewritten(runs):
     sessions = runs["batch_2_probed"]["marts.fct_sessions"]
     probed_events = events.loc[events["search_query"] == PROBE]
     probed_sessions = set(sessions.loc[sessions["exit_product_id"] == PROBE, "customer_id"])
-    # c3 is old and got nothing new: left alone. c2 (late event) and c4
-    # (within the lookback) were rewritten; c6 from its second session on,
-    # so its first session's event keeps the mark.
+    # c3 and c4 got nothing new: left alone, although c4 has an event on
+    # the day of c1's new events. c2 (late event) was rewritten; c6 from
+    # its second session on, so its first session's event keeps the mark.
     marked = zip(probed_events["customer_id"], probed_events["event_at"].astype(str))
     assert sorted(marked) == [
         ("c3", "2024-02-01 08:00:00"),
         ("c3", "2024-02-01 08:05:00"),
+        ("c4", "2024-03-09 23:50:00"),
+        ("c4", "2024-03-10 00:15:00"),
         ("c6", "2024-02-10 08:00:00"),
     ]
-    assert probed_sessions == {"c3"}
+    assert probed_sessions == {"c3", "c4"}
 
 
 @pytest.mark.parametrize("table", list(TABLES))

@@ -22,9 +22,7 @@
     vanish) and the model inserts them again from all their events. That
     is a narrow scan for the changed keys instead of re-aggregating every
     session to compare it with the built one (38 s of a daily run at 10
-    million events on a loaded machine). As in int_events_sessionized,
-    value corrections older than session_lookback_hours are not seen;
-    --full-refresh repairs them.
+    million events on a loaded machine).
 
     Built in one aggregation over the events plus a second, small pass over
     cart events (the funnel's "cart at or after the first view" needs the

@@ -21,15 +21,8 @@
     materialized=events_materialization(),
     incremental_strategy="append",
     on_schema_change="fail",
-    pre_hook="{{ events_forget_changed_groups(
-        this,
-        'cast(event_at as date)',
-        {'relation': this, 'hashed': ['event_id']},
-        {
-            'relation': ref('int_events_classified'),
-            'hashed': ['event_id'],
-            'where': 'reject_reason is null',
-        },
+    pre_hook="{{ events_forget_changed_days(
+        this, ref('int_events_classified'), 'reject_reason is null'
     ) }}"
 ) }}
 
@@ -39,10 +32,11 @@ classified as (
 
     select * from {{ ref("int_events_classified") }}
     {%- if is_incremental() %}
-    -- the days the pre-hook deleted, and new days
-    where cast(event_at as date) not in (
-        select distinct cast(event_at as date) from {{ this }}
-    )
+    -- the days whose events differ here and in int_events_classified:
+    -- the pre-hook deletes them from this table
+    where {{ events_on_changed_days(
+        "event_at", this, ref("int_events_classified"), "reject_reason is null"
+    ) }}
     {%- endif %}
 
 ),
