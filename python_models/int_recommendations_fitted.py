@@ -48,6 +48,10 @@ def model(dbt, session):
     )
     # The relation, not a DataFrame: the recommender aggregates the events
     # in DuckDB and reads back only customer × product counts.
+    # Unused, but it makes dbt run this model after fct_sessions, so the
+    # fit's memory does not add to the window sorts of the two session
+    # models (README, "How fast it is": the full build's peak).
+    dbt.ref("fct_sessions")
     events = dbt.ref("fct_events")
     as_of = recommendations.resolve_events_as_of(events, settings.get("as_of_date"))
     count = settings.get("count", 10)
