@@ -1,8 +1,9 @@
 {#-
     Helpers for the incremental session models: int_events_sessionized
     replaces the rows of the events it sessionizes again (delete+insert on
-    event_id); fct_sessions and dim_customers, which read it, replace
-    every row of a changed key or customer (see "Batches" below), so that sessions which merge, split or disappear
+    event_id); the models that read it (fct_sessions, int_session_products,
+    dim_customers) replace every row of a changed key or customer (see
+    "Batches" below), so that sessions which merge, split or disappear
     never leave stale rows behind.
 -#}
 
@@ -138,9 +139,9 @@
 
 
 {#-
-    Batches: how the models that read int_events_sessionized (fct_sessions
-    and dim_customers; "readers" below) find what changed without
-    comparing every row.
+    Batches: how the models that read int_events_sessionized (fct_sessions,
+    int_session_products and dim_customers; "readers" below) find what
+    changed without comparing every row.
 
     Each run of int_events_sessionized writes its rows with a batch number
     (sessionized_batch): 0 on a full refresh, then 1, 2, ... one per

@@ -36,9 +36,9 @@
     The pre-hook also stops the run when session_timeout_minutes differs
     from the one the table was built with.
     sessionized_batch numbers the run that wrote each row (0 for a full
-    refresh), so that fct_sessions and dim_customers rebuild only what
-    changed since they last ran (macros/sessions_incremental.sql,
-    "Batches"). It is bookkeeping: an incremental build and a full refresh
+    refresh), so that its readers (fct_sessions, int_session_products,
+    dim_customers) rebuild only what changed since they last ran
+    (macros/sessions_incremental.sql, "Batches"). It is bookkeeping: an incremental build and a full refresh
     differ in it and in nothing else.
     Until this version a run also re-sessionized every key with an event
     within session_lookback_hours of the newest one, for values changed

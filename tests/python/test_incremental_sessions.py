@@ -23,7 +23,9 @@ from conftest import build_on, run_dbt, snapshot_tables, write_csv
 SELECT = "+fct_sessions +dim_customers +dim_products"
 # the models that read int_events_sessionized, with the order models that
 # dim_customers and dim_products also read
-READERS = "int_order_lines fct_orders fct_sessions dim_customers dim_products"
+READERS = (
+    "int_order_lines fct_orders fct_sessions int_session_products dim_customers dim_products"
+)
 ISOLATED = {
     "DBT_INDIRECT_SELECTION": "cautious",
     "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test",
@@ -33,6 +35,7 @@ TABLES = {
     "marts.fct_sessions": "session_id",
     "marts.dim_customers": "customer_id",
     "marts.dim_products": "product_id",
+    "intermediate.int_session_products": "session_id, product_id",
 }
 HEADER = [
     "event_at",
@@ -189,7 +192,7 @@ def runs(tmp_path_factory) -> dict:
         swapped_both,
         "canonical",
         late,
-        select="int_order_lines fct_orders dim_customers dim_products",
+        select="int_order_lines fct_orders int_session_products dim_customers dim_products",
         env=ISOLATED,
         command="run",
     )
