@@ -4,7 +4,8 @@
     event_id); the models that read it (fct_sessions, int_session_products,
     dim_customers) replace every row of a changed key or customer (see
     "Batches" below), so that sessions which merge, split or disappear
-    never leave stale rows behind.
+    never leave stale rows behind. int_order_lines replaces whole orders
+    the same way (macros/order_lines_incremental.sql).
 -#}
 
 {#-
@@ -140,8 +141,8 @@
 
 {#-
     Batches: how the models that read int_events_sessionized (fct_sessions,
-    int_session_products and dim_customers; "readers" below) find what
-    changed without comparing every row.
+    int_session_products, dim_customers and int_order_lines; "readers"
+    below) find what changed without comparing every row.
 
     Each run of int_events_sessionized writes its rows with a batch number
     (sessionized_batch): 0 on a full refresh, then 1, 2, ... one per

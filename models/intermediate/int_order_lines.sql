@@ -21,7 +21,32 @@
       It is positive for returns too; is_return says which way it counts.
       The rule lives in the macro behaviour_line_revenue, which fct_sessions
       uses too.
+
+    Incremental runs (a reader of int_events_sessionized's batches, like
+    fct_sessions; macros/sessions_incremental.sql, "Batches"): the table
+    always holds whole orders, every line of an order or none, because
+    the order flags are computed over all of an order's lines and an order
+    id may span several sessionization keys (an order id shared by two
+    customers). The pre-hook (order_lines_forget_changed_orders,
+    macros/order_lines_incremental.sql) deletes every order with a line
+    written or forgotten in a batch this model has not taken in yet, and
+    the model inserts the lines of every order the table does not hold -
+    all lines of those orders, so the flags come out as in a full refresh.
+    At 10 million events with one new day, a daily run replaces 3,724
+    orders (8,045 lines) instead of rebuilding all 720,000 lines: about
+    1.5-2.2 s instead of 4.0 s. What is left is mostly reading every
+    purchase and return row of int_events_sessionized to find the lines
+    of the missing orders.
 -#}
+{{ config(
+    materialized=sessions_materialization(),
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ order_lines_forget_changed_orders(
+        ref('int_events_sessionized')
+    ) }}",
+    post_hook="{{ sessions_reader_record(ref('int_events_sessionized')) }}"
+) }}
 with
 
 sessionized as (
@@ -34,9 +59,10 @@ lines as (
 
     select
         event_id,
-        coalesce(order_id, 'session-' || session_id) as order_id,
+        {{ behaviour_order_id("order_id", "session_id") }} as order_id,
         customer_id,
         session_id,
+        sessionization_key,
         event_type,
         event_at,
         product_id,
@@ -56,6 +82,19 @@ lines as (
 
 ),
 
+{% if is_incremental() %}
+
+missing_lines as (
+
+    -- the lines of the orders the table does not hold: the ones the
+    -- pre-hook deleted, and new orders
+    select * from lines
+    where order_id not in (select order_id from {{ this }})
+
+),
+
+{% endif %}
+
 with_order_flags as (
 
     select
@@ -67,7 +106,7 @@ with_order_flags as (
             over (partition by order_id)
         = 1 as is_counted_order
 
-    from lines
+    from {{ "missing_lines" if is_incremental() else "lines" }}
 
 )
 

@@ -1,6 +1,7 @@
-"""Incremental sessionization: int_events_sessionized and fct_sessions built
-in two batches equal a --full-refresh build on both batches, column for
-column.
+"""Incremental sessionization: int_events_sessionized and its readers
+(int_order_lines, fct_sessions, int_session_products, dim_customers,
+dim_products) built in two batches equal a --full-refresh build on both
+batches, column for column.
 
 The second batch continues a session across the batch boundary (c1), adds
 a late event that bridges two old sessions of c2, a new customer (c5),
@@ -8,8 +9,11 @@ and a late event that joins the second of c6's two old sessions (c6 is
 sessionized again from that session on; its first session's row stays as
 built). c3 is old and untouched; c4 is untouched although it has an event
 on the day of c1's new events (a day whose events differ), so it is left
-alone too. One module-scoped fixture runs the whole sequence; the tests
-read its snapshots.
+alone too. Orders with an order id get lines in both batches: O7, a
+cancellation of c7, gets a purchase from c8 (another sessionization key)
+and stops being cancelled; O8 gets a return and keeps its flags; c7's O9
+is left alone. One module-scoped fixture runs the whole sequence; the
+tests read its snapshots.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ ISOLATED = {
 }
 TABLES = {
     "intermediate.int_events_sessionized": "event_id",
+    "intermediate.int_order_lines": "event_id",
     "marts.fct_sessions": "session_id",
     "marts.dim_customers": "customer_id",
     "marts.dim_products": "product_id",
@@ -46,35 +51,48 @@ HEADER = [
     "price",
     "quantity",
     "session_id",
+    "order_id",
 ]
 BATCH_1 = [
-    ["2024-03-10 10:00:00", "view", "c1", "P1", "kitchen", 5.0, None, "s-c1-a"],
-    ["2024-03-10 10:10:00", "cart", "c1", "P1", "kitchen", 5.0, 1, "s-c1-a"],
-    ["2024-03-01 09:00:00", "view", "c2", "P2", "garden", 7.5, None, "s-c2-a"],
-    ["2024-03-01 09:50:00", "view", "c2", "P3", "garden", 2.0, None, "s-c2-b"],
-    ["2024-03-01 12:00:00", "purchase", "c2", "P3", "garden", 2.0, 2, "s-c2-c"],
-    ["2024-02-01 08:00:00", "view", "c3", "P1", "kitchen", 5.0, None, "s-c3-a"],
-    ["2024-02-01 08:05:00", "purchase", "c3", "P1", "kitchen", 5.0, 1, "s-c3-a"],
-    ["2024-03-09 23:50:00", "view", "c4", "P2", "garden", 7.5, None, "s-c4-a"],
-    ["2024-03-10 00:15:00", "cart", "c4", "P2", "garden", 7.5, 1, "s-c4-a"],
-    ["2024-02-10 08:00:00", "view", "c6", "P1", "kitchen", 5.0, None, "s-c6-a"],
-    ["2024-02-10 12:00:00", "view", "c6", "P2", "garden", 7.5, None, "s-c6-b"],
+    ["2024-03-10 10:00:00", "view", "c1", "P1", "kitchen", 5.0, None, "s-c1-a", None],
+    ["2024-03-10 10:10:00", "cart", "c1", "P1", "kitchen", 5.0, 1, "s-c1-a", None],
+    ["2024-03-01 09:00:00", "view", "c2", "P2", "garden", 7.5, None, "s-c2-a", None],
+    ["2024-03-01 09:50:00", "view", "c2", "P3", "garden", 2.0, None, "s-c2-b", None],
+    ["2024-03-01 12:00:00", "purchase", "c2", "P3", "garden", 2.0, 2, "s-c2-c", None],
+    ["2024-02-01 08:00:00", "view", "c3", "P1", "kitchen", 5.0, None, "s-c3-a", None],
+    ["2024-02-01 08:05:00", "purchase", "c3", "P1", "kitchen", 5.0, 1, "s-c3-a", None],
+    ["2024-03-09 23:50:00", "view", "c4", "P2", "garden", 7.5, None, "s-c4-a", None],
+    ["2024-03-10 00:15:00", "cart", "c4", "P2", "garden", 7.5, 1, "s-c4-a", None],
+    ["2024-02-10 08:00:00", "view", "c6", "P1", "kitchen", 5.0, None, "s-c6-a", None],
+    ["2024-02-10 12:00:00", "view", "c6", "P2", "garden", 7.5, None, "s-c6-b", None],
+    # orders with an order id: O7 is only a return so far (a
+    # cancellation), O8 and O9 are ordinary purchases
+    ["2024-03-01 12:00:00", "purchase", "c7", "P4", "toys", 9.0, 1, None, "O9"],
+    ["2024-03-05 09:00:00", "return", "c7", "P1", "kitchen", 5.0, 1, None, "O7"],
+    ["2024-03-05 10:00:00", "purchase", "c7", "P2", "garden", 7.5, 2, None, "O8"],
 ]
 BATCH_2 = [
     # 15 minutes after c1's cart in batch 1: the same session
-    ["2024-03-10 10:25:00", "purchase", "c1", "P1", "kitchen", 5.0, 1, "s-c1-b"],
-    ["2024-03-10 11:30:00", "view", "c1", "P4", "toys", 9.0, None, "s-c1-c"],
+    ["2024-03-10 10:25:00", "purchase", "c1", "P1", "kitchen", 5.0, 1, "s-c1-b", None],
+    ["2024-03-10 11:30:00", "view", "c1", "P4", "toys", 9.0, None, "s-c1-c", None],
     # late: 25 minutes after 09:00 and before 09:50, bridging them
-    ["2024-03-01 09:25:00", "cart", "c2", "P2", "garden", 7.5, 1, "s-c2-a"],
-    ["2024-03-11 08:00:00", "view", "c5", "P4", "toys", 9.0, None, "s-c5-a"],
+    ["2024-03-01 09:25:00", "cart", "c2", "P2", "garden", 7.5, 1, "s-c2-a", None],
+    ["2024-03-11 08:00:00", "view", "c5", "P4", "toys", 9.0, None, "s-c5-a", None],
     # late, 20 minutes into c6's second session
-    ["2024-02-10 12:20:00", "cart", "c6", "P2", "garden", 7.5, 1, "s-c6-b"],
+    ["2024-02-10 12:20:00", "cart", "c6", "P2", "garden", 7.5, 1, "s-c6-b", None],
+    # a purchase in O7, by another customer (bad input, but an order may
+    # span sessionization keys): O7 is no longer cancelled and now counts
+    ["2024-03-05 08:30:00", "purchase", "c8", "P1", "kitchen", 5.0, 1, None, "O7"],
+    # a later return of part of O8: the order keeps its flags. c7 is
+    # sessionized again from O8's session on; its earlier sessions (O9,
+    # O7's return) are not written again
+    ["2024-03-12 10:00:00", "return", "c7", "P2", "garden", 7.5, 1, None, "O8"],
 ]
 # Batch 1 again, but c3 loses its purchase and gains a cart in the same
 # run: c3 keeps its event count, so the run must still see the change
 # (the pre-hook drops c3's rows because one of its events vanished).
 SWAPPED = [row for row in BATCH_1 if row[:3] != ["2024-02-01 08:05:00", "purchase", "c3"]]
-SWAPPED.append(["2024-02-01 08:20:00", "cart", "c3", "P1", "kitchen", 5.0, 1, "s-c3-a"])
+SWAPPED.append(["2024-02-01 08:20:00", "cart", "c3", "P1", "kitchen", 5.0, 1, "s-c3-a", None])
 PROBE = "probe"
 
 
@@ -97,6 +115,28 @@ def set_probe(db_path, customers: list[str]) -> None:
             f"update marts.fct_sessions set exit_product_id = '{PROBE}' "
             f"where customer_id in ({listed})"
         )
+
+
+def set_order_lines_probe(db_path, customers: list[str]) -> None:
+    """Mark the stored order lines of ``customers`` like set_probe, in
+    product_name, which no model reading int_order_lines uses."""
+    listed = ", ".join(f"'{customer}'" for customer in customers)
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(
+            f"update intermediate.int_order_lines set product_name = '{PROBE}' "
+            f"where customer_id in ({listed})"
+        )
+
+
+def restore_order_lines_from(db_path, original: dict[str, pd.DataFrame], customer: str) -> None:
+    """Undo set_order_lines_probe for one customer."""
+    lines = original["intermediate.int_order_lines"]
+    with duckdb.connect(str(db_path)) as con:
+        for _, row in lines[lines["customer_id"] == customer].iterrows():
+            con.execute(
+                "update intermediate.int_order_lines set product_name = ? where event_id = ?",
+                [row["product_name"], row["event_id"]],
+            )
 
 
 def restore_from(db_path, original: dict[str, pd.DataFrame], customer: str) -> None:
@@ -135,10 +175,13 @@ def runs(tmp_path_factory) -> dict:
     out["batch_1"] = snapshot(db_path)
 
     set_probe(db_path, ["c2", "c3", "c4", "c6"])
+    set_order_lines_probe(db_path, ["c2", "c3", "c7"])
     incremental(both)
     out["batch_2_probed"] = snapshot(db_path)
     for customer in ("c3", "c4", "c6"):
         restore_from(db_path, out["batch_1"], customer)
+    for customer in ("c3", "c7"):
+        restore_order_lines_from(db_path, out["batch_1"], customer)
     out["batch_2"] = snapshot(db_path)
 
     incremental(both)
@@ -270,6 +313,45 @@ def test_only_touched_customers_are_rewritten(runs):
         ("c6", "2024-02-10 08:00:00"),
     ]
     assert probed_sessions == {"c3", "c4"}
+
+
+def test_only_changed_orders_are_rewritten(runs):
+    lines = runs["batch_2_probed"]["intermediate.int_order_lines"]
+    probed = lines.loc[lines["product_name"] == PROBE]
+    # c3's order got nothing new; c7's O9 neither, although c7 has new
+    # events. c2's order was written again with c2's sessions (its
+    # session kept its id, and so the order its id), c7's O7 because of
+    # c8's purchase in it, O8 because of its return.
+    assert sorted(zip(probed["customer_id"], probed["order_id"])) == [
+        ("c3", lines.loc[lines["customer_id"] == "c3", "order_id"].iloc[0]),
+        ("c7", "O9"),
+    ]
+
+
+def order_flags(lines: pd.DataFrame) -> dict:
+    """{order_id: (line count, is_cancelled_order, is_counted_order)} of
+    the orders O7-O9, checking that all lines of an order have the same
+    flags."""
+    flags = {}
+    for order_id, order in lines[lines["order_id"].str.match("O[0-9]")].groupby("order_id"):
+        pairs = set(zip(order["is_cancelled_order"], order["is_counted_order"]))
+        assert len(pairs) == 1, order_id
+        flags[order_id] = (len(order), *pairs.pop())
+    return flags
+
+
+def test_order_lines_of_two_batches_form_one_order(runs):
+    """O7 turns from a cancellation into a counted order; O8 keeps its flags."""
+    assert order_flags(runs["batch_1"]["intermediate.int_order_lines"]) == {
+        "O7": (1, True, False),
+        "O8": (1, False, True),
+        "O9": (1, False, True),
+    }
+    assert order_flags(runs["batch_2"]["intermediate.int_order_lines"]) == {
+        "O7": (2, False, True),
+        "O8": (2, False, True),
+        "O9": (1, False, True),
+    }
 
 
 @pytest.mark.parametrize("table", list(TABLES))
