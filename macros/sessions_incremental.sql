@@ -121,12 +121,16 @@
         );
     insert into {{ sessions_bookkeeping_relation(
         sessionized, "forgotten_events"
-    ) }}
+    ) }} (
+        sessionized_batch, sessionization_key, customer_id, product_id,
+        order_id
+    )
     select distinct
         {{ batch }},
         sessionization_key,
         customer_id,
-        product_id
+        product_id,
+        order_id
     from {{ sessionized }}
     where sessionization_key in (
         select sessionization_key from sessions_vanished_keys
@@ -149,9 +153,9 @@
     incremental run. Two small tables beside it keep the books:
     - sessions_batches: one row per model. For int_events_sessionized the
       last batch it wrote; for each reader the last batch it has taken in.
-    - sessions_forgotten_events: the key, customer and product of every row
-      the pre-hook deleted because its event left fct_events, with the
-      batch that deleted it. A reader must revisit them even when nothing
+    - sessions_forgotten_events: the key, customer, product and input
+      order id of every row the pre-hook deleted because its event left
+      fct_events, with the batch that deleted it. A reader must revisit them even when nothing
       of theirs is left to carry a batch number.
     A reader rebuilds the keys (customers, products) that appear in any
     batch after the one it has taken in - all of them, so a reader that
@@ -230,8 +234,13 @@
         sessionized_batch bigint not null,
         sessionization_key varchar not null,
         customer_id varchar,
-        product_id varchar
+        product_id varchar,
+        order_id varchar
     );
+    {#- books written before order_id was kept -#}
+    alter table
+    {{ sessions_bookkeeping_relation(sessionized, "forgotten_events") }}
+    add column if not exists order_id varchar;
 {%- endmacro %}
 
 {% macro sessions_set_recorded_batch(sessionized, model_name, batch) -%}
@@ -280,8 +289,8 @@
 
 {#-
     sessions_changed(sessionized, consumed_batch, column)
-    The distinct values of `column` (sessionization_key, customer_id, or
-    product_id for a future reader) that a reader which has taken in batches up to
+    The distinct values of `column` (sessionization_key, customer_id,
+    product_id or order_id) that a reader which has taken in batches up to
     consumed_batch must rebuild: those of rows written, or forgotten, in a
     later batch. A narrow scan of two columns, not a comparison.
 -#}
@@ -316,7 +325,7 @@
     them again from their whole history. Deleting first also removes the
     keys, customers or products that have no events left.
 -#}
-{% macro sessions_reader_forget_changed(sessionized, column) -%}
+{% macro sessions_reader_forget_changed(sessionized, column, order_lines=none) -%}
     {%- if not (sessions_keeps_batches() and is_incremental()) -%}
         {{ return("") }}
     {%- endif -%}
@@ -324,9 +333,38 @@
     delete from {{ this }}
     {%- if consumed is not none %}
     where {{ column }} in (
+        {%- if order_lines is none %}
         {{ sessions_changed(sessionized, consumed, column) }}
+        {%- else %}
+        {{ sessions_changed_customers(sessionized, order_lines, consumed) }}
+        {%- endif %}
     )
     {%- endif %}
+{%- endmacro %}
+
+{#-
+    sessions_changed_customers(sessionized, order_lines, consumed_batch)
+    For a reader of customers' orders (dim_customers): the customers of
+    rows written or forgotten in a later batch (sessions_changed), and
+    every customer with a line in an order that such a row belongs to. An
+    input order id can span customers (bad input, but it happens): when
+    one customer's line joins or leaves such an order, the order's figures
+    and the customer it is counted for (fct_orders takes the first
+    customer id) change for the others too. An event's order id never
+    changes under its event_id, and orders without an input order id
+    ("session-..." orders) belong to one session and so one customer.
+    `order_lines` is int_order_lines, up to date in the same run.
+-#}
+{% macro sessions_changed_customers(sessionized, order_lines, consumed_batch) -%}
+    {{ sessions_changed(sessionized, consumed_batch, "customer_id") }}
+    union
+    select customer_id
+    from {{ order_lines }}
+    where
+        customer_id is not null
+        and order_id in (
+            {{ sessions_changed(sessionized, consumed_batch, "order_id") }}
+        )
 {%- endmacro %}
 
 {#-

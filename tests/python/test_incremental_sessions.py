@@ -12,8 +12,10 @@ on the day of c1's new events (a day whose events differ), so it is left
 alone too. Orders with an order id get lines in both batches: O7, a
 cancellation of c7, gets a purchase from c8 (another sessionization key)
 and stops being cancelled; O8 gets a return and keeps its flags; c7's O9
-is left alone. One module-scoped fixture runs the whole sequence; the
-tests read its snapshots.
+is left alone. c10 joins c9's O10 and takes it over (fct_orders counts an
+order for its first customer id), so c9's order figures change without an
+event of c9's. One module-scoped fixture runs the whole sequence; the tests
+read its snapshots.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ BATCH_1 = [
     ["2024-03-01 12:00:00", "purchase", "c7", "P4", "toys", 9.0, 1, None, "O9"],
     ["2024-03-05 09:00:00", "return", "c7", "P1", "kitchen", 5.0, 1, None, "O7"],
     ["2024-03-05 10:00:00", "purchase", "c7", "P2", "garden", 7.5, 2, None, "O8"],
+    # O10 is c9's; c9 gets nothing new after this
+    ["2024-03-06 10:00:00", "purchase", "c9", "P3", "garden", 2.0, 1, None, "O10"],
 ]
 BATCH_2 = [
     # 15 minutes after c1's cart in batch 1: the same session
@@ -87,6 +91,10 @@ BATCH_2 = [
     # sessionized again from O8's session on; its earlier sessions (O9,
     # O7's return) are not written again
     ["2024-03-12 10:00:00", "return", "c7", "P2", "garden", 7.5, 1, None, "O8"],
+    # c10 joins c9's O10; fct_orders counts the order for the first customer
+    # id, "c10", so c9 loses it with no event of its own (and gets it back
+    # when this file is withdrawn)
+    ["2024-03-06 10:30:00", "purchase", "c10", "P1", "kitchen", 5.0, 1, None, "O10"],
 ]
 # Batch 1 again, but c3 loses its purchase and gains a cart in the same
 # run: c3 keeps its event count, so the run must still see the change
@@ -333,7 +341,7 @@ def order_flags(lines: pd.DataFrame) -> dict:
     the orders O7-O9, checking that all lines of an order have the same
     flags."""
     flags = {}
-    for order_id, order in lines[lines["order_id"].str.match("O[0-9]")].groupby("order_id"):
+    for order_id, order in lines[lines["order_id"].str.fullmatch("O[7-9]")].groupby("order_id"):
         pairs = set(zip(order["is_cancelled_order"], order["is_counted_order"]))
         assert len(pairs) == 1, order_id
         flags[order_id] = (len(order), *pairs.pop())
@@ -395,3 +403,18 @@ def test_readers_catch_up_on_missed_batches(runs, state, table):
     forgotten event), or ran before fct_sessions, or after a full refresh
     of int_events_sessionized alone, equal a full refresh."""
     pd.testing.assert_frame_equal(runs[state][table], runs["out_of_order_full_refresh"][table])
+
+
+def test_customer_loses_a_shared_order_without_events_of_its_own(runs):
+    """c9 has no event in the second batch, but c10's purchase in O10 makes
+    fct_orders count O10 for c10: dim_customers must rebuild c9 too, and
+    give it back when the batch is withdrawn."""
+
+    def orders_of(state, customer):
+        customers = runs[state]["marts.dim_customers"].set_index("customer_id")
+        return customers.loc[customer, "order_count"]
+
+    assert orders_of("batch_1", "c9") == 1
+    assert orders_of("batch_2", "c9") == 0
+    assert orders_of("batch_2", "c10") == 1
+    assert orders_of("batch_2_withdrawn", "c9") == 1

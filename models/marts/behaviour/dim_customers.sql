@@ -27,23 +27,27 @@
     int_events_sessionized wrote, or forgot, in a batch this model has not
     taken in yet (macros/sessions_incremental.sql, "Batches"): the pre-hook
     deletes their rows and the model computes them again from all their
-    events, sessions and orders. A customer's orders change only with
-    their events, so fct_orders needs no batches of its own; this assumes
-    fct_orders was built from the same events (it is upstream in every
-    run that includes this model). Batches that fct_sessions has not taken
-    in yet stay due here as well.
+    events, sessions and orders. A customer's orders change with their own
+    events, and with other customers' lines in an order id they share, so
+    the customers of every order with a changed line are rebuilt too
+    (sessions_changed_customers; a run that rebuilt only the customers
+    with changed events kept stale order figures for the others). This
+    assumes int_order_lines and fct_orders were built from the same events
+    (they are upstream in every run that includes this model). Batches
+    that fct_sessions has not taken in yet stay due here as well.
 -#}
 {{ config(
     materialized=sessions_materialization(),
     incremental_strategy="append",
     on_schema_change="fail",
     pre_hook="{{ sessions_reader_forget_changed(
-        ref('int_events_sessionized'), 'customer_id'
+        ref('int_events_sessionized'), 'customer_id', ref('int_order_lines')
     ) }}",
     post_hook="{{ sessions_reader_record(
         ref('int_events_sessionized'), also_after=['fct_sessions']
     ) }}"
 ) }}
+-- depends_on: {{ ref("int_order_lines") }}
 {%- set consumed_batch = sessions_reader_batch(ref("int_events_sessionized"))
     if is_incremental() else none %}
 {%- set only_touched = (
@@ -54,8 +58,8 @@ with
 {% if consumed_batch is not none %}
 touched_customers as (
 
-    {{ sessions_changed(
-        ref("int_events_sessionized"), consumed_batch, "customer_id"
+    {{ sessions_changed_customers(
+        ref("int_events_sessionized"), ref("int_order_lines"), consumed_batch
     ) }}
 
 ),
