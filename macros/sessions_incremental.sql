@@ -107,7 +107,7 @@
     sessionized, events, batch
 ) -%}
     {%- set on_changed_days = events_on_changed_days(
-        "event_at", sessionized, events
+        "event_at", sessionized, events, from_model_sql=true
     ) -%}
     {{ sessions_create_bookkeeping(sessionized) }}
     create temporary table sessions_vanished_keys as

@@ -20,6 +20,8 @@ read its snapshots.
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pandas as pd
 import pytest
@@ -204,8 +206,13 @@ def runs(tmp_path_factory) -> dict:
     out["full_refresh"] = snapshot(full.db_path)
 
     # the second file is withdrawn: its events vanish from fct_events
+    log = workdir / "logs" / "dbt.log"
+    logged_before = log.stat().st_size
     incremental(inputs / "part1.csv")
     out["batch_2_withdrawn"] = snapshot(db_path)
+    with log.open(errors="replace") as text:
+        text.seek(logged_before)
+        out["batch_2_withdrawn_log"] = text.read()
 
     out["timeout_changed"] = incremental(
         both, extra_vars={"session_timeout_minutes": 45}, check=False
@@ -371,6 +378,37 @@ def test_rerun_without_new_data_changes_nothing(runs, table):
 def test_withdrawn_events_are_forgotten(runs, table):
     """Back to batch 1 only: c1's and c2's sessions split again, c5 goes."""
     pd.testing.assert_frame_equal(runs["batch_2_withdrawn"][table], runs["batch_1"][table])
+
+
+def statements_of(log: str, model: str) -> list[str]:
+    """The SQL statements dbt's debug log shows for one model."""
+    entry = re.compile(r"^\S*\d\d:\d\d:\d\d\.\d+ \[", re.MULTILINE)
+    marker = f"On model.customer_analytics.{model}: "
+    return [
+        part.split(marker, 1)[1]
+        for part in entry.split(log)
+        if marker in part.split("\n", 1)[0]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "pre_hook_statement"),
+    [
+        ("fct_events", "delete from"),
+        ("int_events_sessionized", "create temporary table sessions_vanished_keys"),
+    ],
+)
+def test_changed_days_are_computed_once_per_run(runs, model, pre_hook_statement):
+    """The day fingerprints run once, while the model's SQL is rendered;
+    the pre-hook takes the same day filter from the compiled SQL."""
+    statements = statements_of(runs["batch_2_withdrawn_log"], model)
+    fingerprints = [s for s in statements if "as group_value" in s]
+    assert len(fingerprints) == 1, fingerprints
+    pre_hook = [s for s in statements if pre_hook_statement in s]
+    assert len(pre_hook) == 1, statements
+    # the withdrawn file's day is in the filter the pre-hook used
+    assert "/* changed event days: event_at of " in pre_hook[0]
+    assert "timestamp '2024-03-1" in pre_hook[0]
 
 
 def test_changing_the_timeout_asks_for_a_full_refresh(runs):
