@@ -161,7 +161,7 @@
 
     ),
 
-    candidate_triple_baskets as {{ rules_materialized_cte() }} (
+    candidate_triple_baskets as {{ materialized_cte() }} (
 
         -- the baskets holding the first two items of a candidate triple.
         -- Materialized: left to itself the planner joins the pair baskets
