@@ -3,17 +3,17 @@
     int_events_classified: a table of 10 million rows rewritten on every
     run was the largest cost of a daily run.
 
-    It keeps no bookkeeping of its own. Instead it compares itself with
-    the table it copies one group of rows at a time (an event day), by a
-    fingerprint: the group's row count and the sum of a 64-bit hash of
+    It compares itself with the table it copies one group of rows at a
+    time (an event day), by a fingerprint: the group's row count and the sum of a 64-bit hash of
     what identifies each row's values (the event id). A group
     whose fingerprints differ (or that exists on one side only) is deleted
     by the model's pre-hook and copied again by the model; every other
     group is left alone. So a run after any upstream change - a new file, a
     vanished or reclassified one, a failed or skipped run of this model, a
     run of this model alone - ends with the same rows as a full refresh.
-    A daily file costs the rows of its own day, plus two narrow scans of
-    the columns the fingerprints read.
+    A daily file costs the rows of its own day, plus a narrow scan of the
+    copied table's event ids (its own fingerprints are kept in books, see
+    "Fingerprint books" below).
 
     The hash sum cannot prove two groups equal, but two groups that differ
     and still have the same count and the same sum of 64-bit hashes are as
@@ -80,9 +80,11 @@
     events_changed_groups(group, mine, theirs)
     A query of the group values whose fingerprints differ between two
     row sets. `group` is the grouping expression (the same on both sides);
-    `mine` and `theirs` are dicts with "relation" (a table or a
-    parenthesized query), "hashed" (the list of expressions hashed per
-    row) and optionally "where" (a filter).
+    `mine` and `theirs` are dicts with either "query" (a query of
+    group_value, row_count, hash_sum, e.g. from the fingerprint books
+    below) or "relation" (a table or a parenthesized query), "hashed"
+    (the list of expressions hashed per row) and optionally "where" (a
+    filter).
 -#}
 {% macro events_changed_groups(group, mine, theirs) -%}
     with
@@ -90,6 +92,10 @@
     {%- for name, side in [("mine", mine), ("theirs", theirs)] %}
 
     {{ name }} as (
+        {%- if side.query %}
+
+        {{ side.query }}
+        {%- else %}
 
         select
             {{ group }} as group_value,
@@ -101,6 +107,7 @@
         where {{ side.where }}
         {%- endif %}
         group by 1
+        {%- endif %}
 
     ),
     {%- endfor %}
@@ -124,7 +131,8 @@
 {%- endmacro %}
 
 {#-
-    events_on_changed_days(column, relation, source, source_where=none)
+    events_on_changed_days(column, relation, source, source_where=none,
+        from_model_sql=false)
     A filter on `column` (event_at) that keeps the event days (dates of
     event_at) whose fingerprints differ between `relation` and `source`
     (rows of `source` matching source_where). Both fct_events (against
@@ -141,74 +149,116 @@
     where the relations are fixtures that cannot be queried while
     rendering, the filter is that subquery.
 
-    The filter is written between two comments that name what was
-    compared, e.g. `/* changed event days: ... */ (...) /* end of changed
-    event days */`, so the compiled SQL shows which days a run rebuilt.
-    A model's SQL is rendered before its pre-hook runs, and nothing
-    changes between the two, so the pre-hook passes from_model_sql=true
-    and takes the same filter from the model's compiled SQL instead of
-    computing the fingerprints again: at 10 million events each
-    computation reads two 10-million-row event id columns, 0.4-1.3 s of
-    the daily run's longest chain of models. Where the model's SQL holds
-    no such filter, it is computed.
+    A comment before the filter names what was compared and lists the
+    days, e.g. `/* changed event days of ... against ...: 2024-06-29 */`,
+    so the compiled SQL shows which days a run rebuilt. A model's SQL is
+    rendered before its hooks run, and nothing the days depend on changes
+    before the model's own statement, so its pre-hook passes
+    from_model_sql=true and takes the days from that comment in the
+    model's compiled SQL instead of computing the fingerprints again (at
+    10 million events each computation was 0.4-1.3 s of the daily run's
+    longest chain of models). Where the compiled SQL has no such comment,
+    the days are computed.
 -#}
 {% macro events_on_changed_days(
     column, relation, source, source_where=none, from_model_sql=false
 ) -%}
-    {%- set label = "changed event days: " ~ column ~ " of " ~ relation
-        ~ " against " ~ source
-        ~ (" where " ~ source_where if source_where else "") -%}
-    {%- if from_model_sql -%}
-        {%- set written = events_filter_in_model_sql(label) -%}
-        {%- if written is not none -%}
-            {{ return(written) }}
-        {%- endif -%}
+    {%- if not execute -%}
+        {{ return("false") }}
+    {%- elif not relation.schema -%}
+        {{ return(
+            "cast(" ~ column ~ " as date) in ("
+            ~ events_changed_groups(
+                "cast(event_at as date)",
+                {"relation": relation, "hashed": ["event_id"]},
+                {"relation": source, "hashed": ["event_id"],
+                    "where": source_where},
+            ) ~ ")"
+        ) }}
     {%- endif -%}
+    {%- set days = events_changed_days(
+        relation, source, source_where, from_model_sql
+    ) -%}
     {{ return(
-        "/* " ~ label ~ " */ "
-        ~ events_changed_days_filter(column, relation, source, source_where)
-        ~ " /* end of changed event days */"
+        "/* " ~ events_changes_label(relation, source, source_where) ~ ": "
+        ~ (days | join(" ") if days else "none") ~ " */ "
+        ~ events_days_filter(column, days)
+    ) }}
+{%- endmacro %}
+
+{% macro events_changes_label(relation, source, source_where) -%}
+    {{ return(
+        "changed event days of " ~ relation ~ " against " ~ source
+        ~ (" where " ~ source_where if source_where else "")
     ) }}
 {%- endmacro %}
 
 {#-
-    events_filter_in_model_sql(label)
-    The filter that events_on_changed_days wrote under `label` into the
-    compiled SQL of the model being run, with its two comments, or none (no compiled SQL in this
-    context, or no such filter in it).
+    events_changed_days(relation, source, source_where, from_model_sql)
+    The changed event days (ISO dates, sorted) that events_on_changed_days
+    filters on: from the comment in the compiled SQL of the model being
+    run when from_model_sql and the comment is there, else computed from
+    the fingerprints (each side from the fingerprint books when they hold
+    it, else from the table).
 -#}
-{% macro events_filter_in_model_sql(label) -%}
-    {%- set start = "/* " ~ label ~ " */ " -%}
-    {%- set end = " /* end of changed event days */" -%}
+{% macro events_changed_days(relation, source, source_where, from_model_sql) -%}
+    {%- if from_model_sql -%}
+        {%- set written = events_days_in_model_sql(
+            events_changes_label(relation, source, source_where)
+        ) -%}
+        {%- if written is not none -%}
+            {{ return(written) }}
+        {%- endif -%}
+    {%- endif -%}
+    {%- set changed = events_changed_groups(
+        "cast(event_at as date)",
+        events_fingerprint_side(relation),
+        events_fingerprint_side(source, source_where),
+    ) -%}
+    {%- set days = [] -%}
+    {%- for day in run_query(changed).columns[0].values() -%}
+        {%- do days.append(day.isoformat()) -%}
+    {%- endfor -%}
+    {{ return(days | sort) }}
+{%- endmacro %}
+
+{#-
+    events_days_in_model_sql(label)
+    The days listed under `label` in the compiled SQL of the model being
+    run, or none (no compiled SQL in this context, or no such comment).
+-#}
+{% macro events_days_in_model_sql(label) -%}
+    {%- set start = "/* " ~ label ~ ": " -%}
     {%- set code = compiled_code or "" -%}
     {%- set at = code.find(start) -%}
     {%- if at < 0 -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set rest = code[at + start | length:] -%}
-    {%- set stop = rest.find(end) -%}
-    {{ return(start ~ rest[:stop] ~ end if stop >= 0 else none) }}
+    {%- set stop = rest.find(" */") -%}
+    {%- if stop < 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set listed = rest[:stop] -%}
+    {{ return([] if listed == "none" else listed.split(" ")) }}
 {%- endmacro %}
 
-{% macro events_changed_days_filter(column, relation, source, source_where) -%}
-    {%- set day = "cast(event_at as date)" -%}
-    {%- set changed = events_changed_groups(
-        day,
-        {"relation": relation, "hashed": ["event_id"]},
-        {"relation": source, "hashed": ["event_id"], "where": source_where},
-    ) -%}
-    {%- if not execute -%}
-        {{ return("false") }}
-    {%- elif not relation.schema -%}
-        {{ return("cast(" ~ column ~ " as date) in (" ~ changed ~ ")") }}
-    {%- endif -%}
-    {%- set days = run_query(changed).columns[0].values() | sort -%}
-    {%- if days | length == 0 -%}
+{#-
+    events_days_filter(column, days)
+    `column` within any of the days (ISO dates), as ranges of constants,
+    consecutive days merged; false when there are none.
+-#}
+{% macro events_days_filter(column, days) -%}
+    {%- if not days -%}
         {{ return("false") }}
     {%- endif -%}
     {%- set one_day = modules.datetime.timedelta(days=1) -%}
     {%- set runs = namespace(first=none, last=none, parts=[]) -%}
-    {%- for day in days + [none] -%}
+    {%- set dates = [] -%}
+    {%- for day in days -%}
+        {%- do dates.append(modules.datetime.date.fromisoformat(day)) -%}
+    {%- endfor -%}
+    {%- for day in (dates | sort) + [none] -%}
         {%- if day is not none and runs.last is not none
             and day == runs.last + one_day -%}
             {%- set runs.last = day -%}
@@ -242,4 +292,158 @@
     where {{ events_on_changed_days(
         "event_at", relation, source, source_where, from_model_sql=true
     ) }}
+{%- endmacro %}
+
+
+{#-
+    Fingerprint books. fct_events and int_events_sessionized keep their own
+    per-day fingerprints (row count and hash sum of the day's event ids)
+    in events_day_fingerprints, beside the session books in the
+    intermediate schema, written by their post-hooks in the same
+    transaction as their rows. The next run compares with those instead
+    of hashing the tables' 10 million event ids again: fct_events reads
+    its own side from the books, int_events_sessionized both sides. An
+    incremental run rewrites the books of the changed days only; every
+    other day's events are the same (int_events_sessionized rewrites some
+    rows of other days, of keys sessionized again, but under the same
+    event ids). A full refresh, or a run whose compiled SQL does not name
+    its changed days, rewrites all of a model's books.
+
+    The books are read only when their row counts add up to the table's
+    row count; otherwise (no books yet, or a table changed outside dbt)
+    the side is computed from the table, as before the books.
+-#}
+{% macro events_fingerprint_books(relation) -%}
+    {{ return(api.Relation.create(
+        database=relation.database,
+        schema=generate_schema_name("intermediate", none) | trim,
+        identifier="events_day_fingerprints",
+        type="table"
+    )) }}
+{%- endmacro %}
+
+{#-
+    events_fingerprint_side(relation, where=none)
+    One side of events_changed_groups for `relation`: its books when they
+    hold it (whole tables only), else the table itself.
+-#}
+{% macro events_fingerprint_side(relation, where=none) -%}
+    {%- set computed = {"relation": relation, "hashed": ["event_id"],
+        "where": where} -%}
+    {%- if where or not relation.schema -%}
+        {{ return(computed) }}
+    {%- endif -%}
+    {%- set books = events_fingerprint_books(relation) -%}
+    {#- not adapter.get_relation: dbt's relation cache does not see tables
+        that hooks created earlier in the same invocation -#}
+    {%- set exists = run_query(
+        "select count(*) from information_schema.tables"
+        ~ " where table_catalog = '" ~ books.database ~ "'"
+        ~ " and table_schema = '" ~ books.schema ~ "'"
+        ~ " and table_name = '" ~ books.identifier ~ "'"
+    ).columns[0].values()[0] -%}
+    {%- if exists == 0 -%}
+        {{ return(computed) }}
+    {%- endif -%}
+    {%- set counts = run_query(
+        "select (select sum(row_count) from " ~ books
+        ~ " where model_name = '" ~ relation.identifier ~ "'),"
+        ~ " (select count(*) from " ~ relation ~ ")"
+    ).rows[0] -%}
+    {%- if counts[0] is none or counts[0] != counts[1] -%}
+        {{ return(computed) }}
+    {%- endif -%}
+    {{ return({"query":
+        "select event_day as group_value, row_count, hash_sum from "
+        ~ books ~ " where model_name = '" ~ relation.identifier ~ "'"
+    }) }}
+{%- endmacro %}
+
+{#-
+    events_record_fingerprints(source, source_where=none)
+    Post-hook of fct_events and int_events_sessionized (`source` and
+    source_where as in their events_on_changed_days): writes this model's
+    books (see above). Nothing where the model is not incremental (it is
+    then rebuilt whole and never compared).
+-#}
+{% macro events_record_fingerprints(source, source_where=none) -%}
+    {%- if not execute or config.get("materialized") != "incremental" -%}
+        {{ return("") }}
+    {%- endif -%}
+    {%- set books = events_fingerprint_books(this) -%}
+    {%- set days = none -%}
+    {%- if is_incremental() -%}
+        {%- set days = events_days_in_model_sql(
+            events_changes_label(this, source, source_where)
+        ) -%}
+    {%- endif -%}
+    create table if not exists {{ books }} (
+        model_name {{ dbt.type_string() }} not null,
+        event_day date not null,
+        row_count bigint not null,
+        hash_sum {{ events_hash_sum_type() }} not null
+    );
+    {%- if days is none %}
+    delete from {{ books }} where model_name = '{{ this.identifier }}';
+    {%- elif days %}
+    delete from {{ books }}
+    where
+        model_name = '{{ this.identifier }}'
+        and event_day in ('{{ days | join("', '") }}');
+    {%- endif %}
+    {%- if days is none or days %}
+    {{ events_insert_fingerprints(books, days) }};
+    {%- endif %}
+    {%- if days is not none %}
+    {#- books that did not hold every day before (none yet, or a table
+        changed outside dbt) do not add up now: all of them again -#}
+    delete from {{ books }}
+    where
+        model_name = '{{ this.identifier }}'
+        and (
+            select sum(row_count) from {{ books }}
+            where model_name = '{{ this.identifier }}'
+        ) is distinct from (select count(*) from {{ this }});
+    {{ events_insert_fingerprints(
+        books, none,
+        "not exists (select 1 from " ~ books ~ " where model_name = '"
+        ~ this.identifier ~ "')"
+    ) }};
+    {%- endif %}
+{%- endmacro %}
+
+{#- The books of this model's `days` (all days when none), read from
+    the table; `condition` guards the whole insert. -#}
+{% macro events_insert_fingerprints(books, days, condition="true") -%}
+    insert into {{ books }}
+    select
+        '{{ this.identifier }}',
+        event_day,
+        count(*),
+        sum(event_hash)
+    from (
+        select
+            cast(event_at as date) as event_day,
+            {{ events_row_hash(["event_id"]) }} as event_hash
+        from {{ this }}
+        where
+            {{ events_days_filter("event_at", days) if days else "true" }}
+            and {{ condition }}
+    ) as hashed
+    group by 2
+{%- endmacro %}
+
+{#- The type of a fingerprint's hash sum (events_row_hash summed). -#}
+{% macro events_hash_sum_type() -%}
+    {{ return(adapter.dispatch(
+        "events_hash_sum_type", "customer_analytics"
+    )()) }}
+{%- endmacro %}
+
+{% macro default__events_hash_sum_type() -%}
+    {{ return("decimal(38, 0)") }}
+{%- endmacro %}
+
+{% macro duckdb__events_hash_sum_type() -%}
+    {{ return("hugeint") }}
 {%- endmacro %}

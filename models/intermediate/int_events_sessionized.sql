@@ -67,7 +67,10 @@
     pre_hook="{{ sessions_prepare_incremental_run(
         this, ref('fct_events'), var('session_timeout_minutes')
     ) }}",
-    post_hook="{{ sessions_record_batch() }}"
+    post_hook=[
+        "{{ sessions_record_batch() }}",
+        "{{ events_record_fingerprints(ref('fct_events')) }}",
+    ]
 ) }}
 
 {#- the group sessionized: a customer, else a guest order -#}
