@@ -442,6 +442,33 @@ def test_hand_case_products(hand_build):
     assert (rake["purchased_item_count"], rake["returned_item_count"]) == (2, 1)
 
 
+def test_latest_product_values_tie_on_time_go_to_the_larger_event_id(tmp_path_factory):
+    """Two events of one product at the same second with different names,
+    categories and brands: dim_products takes each from the event with
+    the larger event_id, and a null brand never wins."""
+    workdir = tmp_path_factory.mktemp("behaviour_ties")
+    rows = [
+        ["2024-05-01 10:00:00", "view", "eve", "P9", "Lamp", "home", "lumo", 3.0,
+         None, None, None],
+        ["2024-05-01 10:00:00", "view", "eve", "P9", "Lamp XL", "lighting", None, 3.0,
+         None, None, None],
+        ["2024-04-01 10:00:00", "view", "eve", "P9", "Lamp", "home", "old brand", 3.0,
+         None, None, None],
+    ]
+    path = write_csv(workdir / "events.csv", HAND_HEADER, rows)
+    built = build_on(path, "canonical", workdir, select=BEHAVIOUR_SELECT, env=ISOLATED)
+    tied = built.query(
+        "select event_id, product_name, category from marts.fct_events"
+        " where event_at = timestamp '2024-05-01 10:00:00' order by event_id desc"
+    )
+    product = built.table("marts.dim_products").set_index("product_id").loc["P9"]
+    assert (product["product_name"], product["category"]) == (
+        tied["product_name"].iloc[0],
+        tied["category"].iloc[0],
+    )
+    assert product["brand"] == "lumo"  # the latest event with a brand
+
+
 def test_hand_case_matches_pandas(hand_build):
     events = hand_build.table("marts.fct_events")
     for table, reference, key in [

@@ -14,7 +14,8 @@
       null when nothing was viewed (or carted), e.g. on Online Retail input.
 
     Built with aggregations only (no window sorts): the latest descriptive
-    values with behaviour_last_by, and the per-session funnel from
+    values in two passes (when each was last seen, then its value at that
+    time), and the per-session funnel from
     int_session_products, one row per (session, product) pair with the
     times of its steps, using "there is a cart at or after the first view"
     = "the last cart is at or after the first view" (and the same for
@@ -71,11 +72,11 @@ event_counts as (
     select
         product_id,
 
-        {{ behaviour_last_by("product_name", ["event_at", "event_id"]) }}
-            as product_name,
-        {{ behaviour_last_by("category", ["event_at", "event_id"]) }}
-            as category,
-        {{ behaviour_last_by("brand", ["event_at", "event_id"]) }} as brand,
+        max(case when product_name is not null then event_at end)
+            as product_name_seen_at,
+        max(case when category is not null then event_at end)
+            as category_seen_at,
+        max(case when brand is not null then event_at end) as brand_seen_at,
         max(case when is_merchandise then 1 else 0 end) = 1
             as is_merchandise,
         min(event_at) as first_seen_at,
@@ -86,6 +87,43 @@ event_counts as (
         count(case when event_type = 'return' then 1 end) as return_count
 
     from product_events
+    group by 1
+
+),
+
+latest_values as (
+
+    -- the descriptive values on the events found above (ties on time: the
+    -- larger event_id), from a second, narrow pass that keeps only events
+    -- at those times. Ordering every event by (event_at, event_id) in the
+    -- pass above cost twice as much (at 10 million events 1.6 s against
+    -- 1.0 s for both passes)
+    select
+        events.product_id,
+
+        {{ behaviour_last_by(
+            "case when events.event_at = event_counts.product_name_seen_at"
+            ~ " then events.product_name end",
+            ["events.event_id"]
+        ) }} as product_name,
+        {{ behaviour_last_by(
+            "case when events.event_at = event_counts.category_seen_at"
+            ~ " then events.category end",
+            ["events.event_id"]
+        ) }} as category,
+        {{ behaviour_last_by(
+            "case when events.event_at = event_counts.brand_seen_at"
+            ~ " then events.brand end",
+            ["events.event_id"]
+        ) }} as brand
+
+    from {{ ref("int_events_sessionized") }} as events
+    inner join event_counts
+        on events.product_id = event_counts.product_id
+    where
+        events.event_at = event_counts.product_name_seen_at
+        or events.event_at = event_counts.category_seen_at
+        or events.event_at = event_counts.brand_seen_at
     group by 1
 
 ),
@@ -141,9 +179,9 @@ final as (
 
     select
         event_counts.product_id,
-        event_counts.product_name,
-        event_counts.category,
-        event_counts.brand,
+        latest_values.product_name,
+        latest_values.category,
+        latest_values.brand,
         event_counts.is_merchandise,
 
         event_counts.first_seen_at,
@@ -175,6 +213,8 @@ final as (
     from event_counts
     inner join session_funnel
         on event_counts.product_id = session_funnel.product_id
+    left join latest_values
+        on event_counts.product_id = latest_values.product_id
     left join sales
         on event_counts.product_id = sales.product_id
 
