@@ -50,8 +50,13 @@
 -- depends_on: {{ ref("int_order_lines") }}
 {%- set consumed_batch = sessions_reader_batch(ref("int_events_sessionized"))
     if is_incremental() else none %}
+{#- The changed customers, written out where they filter rather than as
+    one CTE: DuckDB materializes a CTE that is used more than once, and a
+    match with a materialized CTE no longer filters the table scan. -#}
 {%- set only_touched = (
-    "and customer_id in (select customer_id from touched_customers)"
+    "and customer_id in (" ~ sessions_changed_customers(
+        ref("int_events_sessionized"), ref("int_order_lines"), consumed_batch
+    ) ~ ")"
     if consumed_batch is not none else ""
 ) %}
 {%- set interest_events = (
@@ -59,15 +64,6 @@
     else ref("int_events_sessionized")
 ) %}
 with
-{% if consumed_batch is not none %}
-touched_customers as (
-
-    {{ sessions_changed_customers(
-        ref("int_events_sessionized"), ref("int_order_lines"), consumed_batch
-    ) }}
-
-),
-{% endif %}
 
 customer_events as {{
     materialized_cte() if consumed_batch is not none else ""
@@ -176,7 +172,7 @@ category_events as (
         count(*) as event_count
 
     from {{ interest_events }}
-    where customer_id is not null and category is not null {{ only_touched }}
+    where customer_id is not null and category is not null
     group by 1, 2
 
 ),
@@ -206,7 +202,7 @@ brand_events as (
         count(*) as event_count
 
     from {{ interest_events }}
-    where customer_id is not null and brand is not null {{ only_touched }}
+    where customer_id is not null and brand is not null
     group by 1, 2
 
 ),

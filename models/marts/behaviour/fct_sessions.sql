@@ -42,6 +42,13 @@
 ) }}
 {%- set consumed_batch = sessions_reader_batch(ref("int_events_sessionized"))
     if is_incremental() else none %}
+{#- The changed keys, written out at each of the two joins rather than as
+    one CTE: DuckDB materializes a CTE that is used twice, and a join with
+    a materialized CTE filters the table scan no more, so every event was
+    read whole (at 10 million events 1.1 s against 0.85 s this way). -#}
+{%- set touched_keys = "(" ~ sessions_changed(
+    ref("int_events_sessionized"), consumed_batch, "sessionization_key"
+) ~ ")" if consumed_batch is not none else none %}
 with
 
 sessionized as (
@@ -49,18 +56,6 @@ sessionized as (
     select * from {{ ref("int_events_sessionized") }}
 
 ),
-
-{% if consumed_batch is not none %}
-
-touched_keys as (
-
-    {{ sessions_changed(
-        ref("int_events_sessionized"), consumed_batch, "sessionization_key"
-    ) }}
-
-),
-
-{% endif %}
 
 events as (
 
@@ -87,7 +82,7 @@ events as (
 
     from sessionized
     {%- if consumed_batch is not none %}
-    inner join touched_keys
+    inner join {{ touched_keys }} as touched_keys
         on sessionized.sessionization_key = touched_keys.sessionization_key
     {%- endif %}
 
@@ -147,7 +142,7 @@ cart_events as (
 
     from {{ ref("int_events_sessionized") }} as sessionized
     {%- if consumed_batch is not none %}
-    inner join touched_keys
+    inner join {{ touched_keys }} as touched_keys
         on sessionized.sessionization_key = touched_keys.sessionization_key
     {%- endif %}
     where sessionized.event_type = 'cart'
