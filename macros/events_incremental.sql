@@ -334,15 +334,7 @@
         {{ return(computed) }}
     {%- endif -%}
     {%- set books = events_fingerprint_books(relation) -%}
-    {#- not adapter.get_relation: dbt's relation cache does not see tables
-        that hooks created earlier in the same invocation -#}
-    {%- set exists = run_query(
-        "select count(*) from information_schema.tables"
-        ~ " where table_catalog = '" ~ books.database ~ "'"
-        ~ " and table_schema = '" ~ books.schema ~ "'"
-        ~ " and table_name = '" ~ books.identifier ~ "'"
-    ).columns[0].values()[0] -%}
-    {%- if exists == 0 -%}
+    {%- if not bookkeeping_table_exists(books) -%}
         {{ return(computed) }}
     {%- endif -%}
     {%- set counts = run_query(

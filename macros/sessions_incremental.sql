@@ -193,15 +193,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set batches = sessions_bookkeeping_relation(sessionized, "batches") -%}
-    {#- not adapter.get_relation: dbt's relation cache does not see tables
-        that hooks created earlier in the same invocation -#}
-    {%- set exists = run_query(
-        "select count(*) from information_schema.tables"
-        ~ " where table_catalog = '" ~ batches.database ~ "'"
-        ~ " and table_schema = '" ~ batches.schema ~ "'"
-        ~ " and table_name = '" ~ batches.identifier ~ "'"
-    ).columns[0].values()[0] -%}
-    {%- if exists == 0 -%}
+    {%- if not bookkeeping_table_exists(batches) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set found = run_query(
