@@ -446,6 +446,10 @@ def test_changed_days_are_computed_once_per_run(runs, model, pre_hook_statement)
     assert len(pre_hook) == 1, statements
     # the withdrawn file's day is in the filter the pre-hook used
     assert "timestamp '2024-03-1" in pre_hook[0]
+    # and the post-hook rewrites the books of those days only
+    books = [s for s in statements if "insert into" in s and "events_day_fingerprints" in s]
+    assert len(books) == 1, statements
+    assert "event_at >= timestamp '2024-03-1" in books[0]
 
 
 def test_fingerprint_books_match_the_tables(runs):
