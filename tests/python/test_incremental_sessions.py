@@ -228,13 +228,35 @@ def runs(tmp_path_factory) -> dict:
     out["rerun"] = snapshot(db_path)
     out["books"]["rerun"] = fingerprint_books_disagree(db_path)
 
+    # fct_events edited by hand: one event moved to the next day, another
+    # duplicated (the day row counts change, the total does not). The
+    # next run must notice it although the books still add up
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(
+            "update marts.fct_events set event_at = event_at + interval 1 day"
+            " where event_id = (select min(event_id) from marts.fct_events)"
+        )
+        con.execute(
+            "delete from marts.fct_events"
+            " where event_id = (select max(event_id) from marts.fct_events)"
+        )
+        con.execute(
+            "insert into marts.fct_events select * from marts.fct_events"
+            " where event_id = (select min(event_id) from marts.fct_events)"
+        )
+    incremental(both)
+    out["hand_edited"] = snapshot_tables(db_path, {**TABLES, "marts.fct_events": "event_id"})
+    out["books"]["hand_edited"] = fingerprint_books_disagree(db_path)
+
     full = run_dbt(
         ["build", "--full-refresh", "--select", SELECT],
         workdir=root / "full_refresh",
         dbt_vars={"events_path": str(both), "events_format": "canonical"},
         env=ISOLATED,
     )
-    out["full_refresh"] = snapshot(full.db_path)
+    out["full_refresh"] = snapshot_tables(
+        full.db_path, {**TABLES, "marts.fct_events": "event_id"}
+    )
 
     # the second file is withdrawn: its events vanish from fct_events
     log = workdir / "logs" / "dbt.log"
@@ -450,6 +472,11 @@ def test_changed_days_are_computed_once_per_run(runs, model, pre_hook_statement)
     books = [s for s in statements if "insert into" in s and "events_day_fingerprints" in s]
     assert len(books) == 1, statements
     assert "event_at >= timestamp '2024-03-1" in books[0]
+
+
+@pytest.mark.parametrize("table", [*TABLES, "marts.fct_events"])
+def test_hand_edited_events_are_repaired(runs, table):
+    pd.testing.assert_frame_equal(runs["hand_edited"][table], runs["full_refresh"][table])
 
 
 def test_fingerprint_books_match_the_tables(runs):
