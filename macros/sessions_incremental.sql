@@ -303,10 +303,12 @@
 {#-
     sessions_reader_batch(sessionized)
     For a reader model: the batch it has taken in so far, or none when it
-    must rebuild every row (no record). Only meaningful when
-    is_incremental().
+    must rebuild every row (not an incremental run, or no record).
 -#}
 {% macro sessions_reader_batch(sessionized) -%}
+    {%- if not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
     {{ return(sessions_recorded_batch(sessionized, this.identifier)) }}
 {%- endmacro %}
 

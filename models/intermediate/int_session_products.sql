@@ -27,8 +27,9 @@
     ) }}",
     post_hook="{{ sessions_reader_record(ref('int_events_sessionized')) }}"
 ) }}
-{%- set consumed_batch = sessions_reader_batch(ref("int_events_sessionized"))
-    if is_incremental() else none %}
+{%- set consumed_batch = sessions_reader_batch(
+    ref("int_events_sessionized")
+) %}
 with
 
 {% if consumed_batch is not none %}

@@ -48,8 +48,9 @@
     ) }}"
 ) }}
 -- depends_on: {{ ref("int_order_lines") }}
-{%- set consumed_batch = sessions_reader_batch(ref("int_events_sessionized"))
-    if is_incremental() else none %}
+{%- set consumed_batch = sessions_reader_batch(
+    ref("int_events_sessionized")
+) %}
 {#- The changed customers, written out where they filter rather than as
     one CTE: DuckDB materializes a CTE that is used more than once, and a
     match with a materialized CTE no longer filters the table scan. -#}

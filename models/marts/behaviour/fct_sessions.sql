@@ -40,8 +40,9 @@
     ) }}",
     post_hook="{{ sessions_reader_record(ref('int_events_sessionized')) }}"
 ) }}
-{%- set consumed_batch = sessions_reader_batch(ref("int_events_sessionized"))
-    if is_incremental() else none %}
+{%- set consumed_batch = sessions_reader_batch(
+    ref("int_events_sessionized")
+) %}
 {#- The changed keys, written out at each of the two joins rather than as
     one CTE: DuckDB materializes a CTE that is used twice, and a join with
     a materialized CTE filters the table scan no more, so every event was
