@@ -55,7 +55,7 @@
     through three window sorts; at 10 million events this version takes
     about 40% less time (docs/benchmark.md), and most of what is left is
     writing the table. An incremental run first copies the touched keys'
-    events whole (the events CTE below), a few percent of them, and runs
+    events whole (touched_events below), a few percent of them, and runs
     the same steps on that copy.
 -#}
 {{ validate_project_vars() }}
