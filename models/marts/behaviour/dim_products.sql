@@ -91,13 +91,38 @@ event_counts as (
 
 ),
 
+latest_times as (
+
+    -- each product's times of its latest name, category and brand (most
+    -- often one time for all three)
+    select
+        product_id,
+        product_name_seen_at as seen_at
+    from event_counts
+    union
+    select
+        product_id,
+        category_seen_at as seen_at
+    from event_counts
+    union
+    select
+        product_id,
+        brand_seen_at as seen_at
+    from event_counts
+
+),
+
 latest_values as (
 
     -- the descriptive values on the events found above (ties on time: the
     -- larger event_id), from a second, narrow pass that keeps only events
     -- at those times. Ordering every event by (event_at, event_id) in the
     -- pass above cost twice as much (at 10 million events 1.6 s against
-    -- 1.0 s for both passes)
+    -- 1.0 s for both passes). The events are matched on product and time
+    -- together, so the scan drops the others before reading their names:
+    -- with the times as a filter after a join on product alone, this pass
+    -- read and joined every event (at 10 million events 3.5 CPU s for the
+    -- whole model, against 2.3-2.9)
     select
         events.product_id,
 
@@ -118,12 +143,12 @@ latest_values as (
         ) }} as brand
 
     from {{ ref("int_events_sessionized") }} as events
+    inner join latest_times
+        on
+            events.product_id = latest_times.product_id
+            and events.event_at = latest_times.seen_at
     inner join event_counts
         on events.product_id = event_counts.product_id
-    where
-        events.event_at = event_counts.product_name_seen_at
-        or events.event_at = event_counts.category_seen_at
-        or events.event_at = event_counts.brand_seen_at
     group by 1
 
 ),
