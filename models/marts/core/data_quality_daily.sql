@@ -12,15 +12,31 @@ classified as (
 
 ),
 
-counted as (
+grouped as {{ materialized_cte() }} (
 
+    -- grouped on the columns as they are and labelled below: grouping on
+    -- the label (a string built for every row) cost twice as much. Computed
+    -- once: without the hint DuckDB grouped all rows twice, once for the
+    -- counts and once for the day totals of the shares (at 10 million
+    -- rows 0.8 CPU s for the model, now 0.2)
     select
         cast(event_at as date) as event_date,
-        coalesce(reject_reason, 'accepted') as outcome,
+        reject_reason,
         count(*) as row_count
 
     from classified
     group by 1, 2
+
+),
+
+counted as (
+
+    select
+        event_date,
+        coalesce(reject_reason, 'accepted') as outcome,
+        row_count
+
+    from grouped
 
 ),
 
