@@ -19,18 +19,19 @@
     and still have the same count and the same sum of 64-bit hashes are as
     likely as a collision of a 64-bit hash.
 
-    Not used where it does not pay: rejected_events (20,000 rows at 10
-    million events) and int_order_lines (720,000) read narrow columns to
-    find their rows, and the fingerprints cost about what rewriting them
-    does (measured at 10 million events: 1.2-1.7 CPU s for the order lines'
-    fingerprints alone), so they stay tables.
+    rejected_events compares itself with the same table by input file
+    instead (rejected_forget_changed_files below). int_order_lines does
+    not use fingerprints: its 720,000 rows at 10 million events cost 1.2-1.7
+    CPU s to fingerprint, about what replacing its changed orders costs
+    (it is incremental by order, macros/order_lines_incremental.sql).
 -#}
 
 {#-
     events_materialization()
-    How fct_events is materialized: incremental where the adapter can
-    delete rows and the fingerprints below are written for it, else a
-    table rebuilt whole on every run (the same rows).
+    How fct_events and rejected_events are materialized: incremental
+    where the adapter can delete rows and the fingerprints below are
+    written for it, else a table rebuilt whole on every run (the same
+    rows).
 -#}
 {% macro events_materialization() -%}
     {{ return(adapter.dispatch(
@@ -447,6 +448,35 @@
             and {{ condition }}
     ) as hashed
     group by 2
+{%- endmacro %}
+
+{#-
+    rejected_forget_changed_files(classified)
+    Pre-hook of rejected_events; does nothing unless the run is
+    incremental. Deletes the rows of every input file whose rejected rows
+    differ here and in `classified` (int_events_classified): by count and
+    the sum of a hash of each row's id, reason and row number, grouped by
+    file. Those follow from the raw row and its place in the file; the
+    other columns follow from them (raw_values and parsed_event_at from
+    the raw row, for one setting of the vars). Only rejected rows are
+    read, about 0.2% of the input: no books are needed.
+-#}
+{% macro rejected_forget_changed_files(classified) -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return("") }}
+    {%- endif -%}
+    delete from {{ this }}
+    where source_file in (
+        {{ events_changed_groups(
+            "source_file",
+            {"relation": this,
+                "hashed": ["raw_row_hash", "reject_reason",
+                    "source_row_number"]},
+            {"relation": classified,
+                "hashed": ["event_id", "reject_reason", "source_row_number"],
+                "where": "reject_reason is not null"},
+        ) }}
+    )
 {%- endmacro %}
 
 {#- The type of a fingerprint's hash sum (events_row_hash summed). -#}

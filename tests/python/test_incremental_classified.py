@@ -137,12 +137,17 @@ def runs(tmp_path_factory) -> dict:
     write_csv(inputs / "part1.csv", HEADER, PART1)
     db_path = step("part1")
 
-    # mark part1's clean rows in a column nothing downstream reads
+    # mark part1's clean rows in a column nothing downstream reads, and
+    # its quarantined row in a column the quarantine's comparison skips
     with duckdb.connect(str(db_path)) as con:
         con.execute(
             "update intermediate.int_events_classified "
             f"set raw_values = '{PROBE}' "
             "where source_file like '%part1.csv' and reject_reason is null"
+        )
+        con.execute(
+            f"update marts.rejected_events set raw_values = '{PROBE}' "
+            "where source_file like '%part1.csv'"
         )
     write_csv(inputs / "part2.csv", HEADER, PART2)
     step("part2_probed")
@@ -154,6 +159,12 @@ def runs(tmp_path_factory) -> dict:
                 f"where raw_values = '{PROBE}'"
             ).df()["source_file"]
         )
+        out["probed_rejected_files"] = sorted(
+            con.sql(
+                "select distinct source_file from marts.rejected_events "
+                f"where raw_values = '{PROBE}'"
+            ).df()["source_file"]
+        )
         con.register("original", original)
         con.execute(
             "update intermediate.int_events_classified as classified "
@@ -161,9 +172,23 @@ def runs(tmp_path_factory) -> dict:
             "where classified.source_file = original.source_file "
             "and classified.source_row_number = original.source_row_number"
         )
+        con.execute(
+            "update marts.rejected_events as rejected "
+            "set raw_values = original.raw_values from original "
+            "where rejected.source_file = original.source_file "
+            "and rejected.source_row_number = original.source_row_number"
+        )
     out["part2"] = snapshot(db_path)
 
     out["rerun"] = snapshot(build(root / "incremental").db_path)
+
+    # a quarantined row of a kept file deleted by hand comes back
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(
+            "delete from marts.rejected_events "
+            "where source_file like '%part2.csv' and source_row_number = 4"
+        )
+    out["rejected_repaired"] = snapshot(build(root / "incremental").db_path)
 
     write_csv(inputs / "part0.csv", HEADER, PART0)
     step("part0")
@@ -226,6 +251,19 @@ def test_kept_file_is_not_rewritten(runs):
     # part1's clean rows still carry the mark only the stored copy had:
     # the run that added part2 classified part2 alone
     assert [path.rsplit("/", 1)[1] for path in runs["probed_files"]] == ["part1.csv"]
+
+
+def test_kept_file_is_not_quarantined_again(runs):
+    # part1's quarantined row keeps its mark: the run that added part2
+    # copied part2's rejected rows alone
+    files = [path.rsplit("/", 1)[1] for path in runs["probed_rejected_files"]]
+    assert files == ["part1.csv"]
+
+
+def test_quarantine_repairs_a_deleted_row(runs):
+    repaired = runs["rejected_repaired"]["marts.rejected_events"]
+    assert len(repaired) == len(runs["part2"]["marts.rejected_events"])
+    _assert_same(repaired, runs["part2"]["marts.rejected_events"])
 
 
 def test_duplicates_across_and_inside_files(runs):
