@@ -455,11 +455,14 @@
     Pre-hook of rejected_events; does nothing unless the run is
     incremental. Deletes the rows of every input file whose rejected rows
     differ here and in `classified` (int_events_classified): by count and
-    the sum of a hash of each row's id, reason and row number, grouped by
-    file. Those follow from the raw row and its place in the file; the
-    other columns follow from them (raw_values and parsed_event_at from
-    the raw row, for one setting of the vars). Only rejected rows are
-    read, about 0.2% of the input: no books are needed.
+    the sum of a hash of each row's id, reason, row number and parsed
+    time, grouped by file. raw_values follows from the id (its md5), for
+    one setting of the vars. The parsed time is hashed too: which input
+    column it is read from can depend on the other files of the glob (a
+    header that spells a column differently), so it can change while the
+    raw row does not. Only rejected rows are read, about 0.2% of the
+    input: no books are needed. An edit by hand to raw_values is not
+    noticed: rebuild with --full-refresh after editing it.
 -#}
 {% macro rejected_forget_changed_files(classified) -%}
     {%- if not execute or not is_incremental() -%}
@@ -471,9 +474,10 @@
             "source_file",
             {"relation": this,
                 "hashed": ["raw_row_hash", "reject_reason",
-                    "source_row_number"]},
+                    "source_row_number", "parsed_event_at"]},
             {"relation": classified,
-                "hashed": ["event_id", "reject_reason", "source_row_number"],
+                "hashed": ["event_id", "reject_reason", "source_row_number",
+                    "event_at"],
                 "where": "reject_reason is not null"},
         ) }}
     )

@@ -317,3 +317,42 @@ def test_rewritten_file_is_classified_again(runs):
     assert (events["event_at"] == pd.Timestamp("2024-03-01 10:01:00")).any()
     rejected = runs["rewritten"]["marts.rejected_events"]
     assert "unknown_event_type" not in set(rejected["reject_reason"])
+
+
+def test_quarantine_follows_a_parsed_time_that_moves(tmp_path):
+    """A header that spells event_at with a trailing tab is a column of
+    its own to DuckDB; the first file's event_at is the one read while
+    that file is there. With it withdrawn, the second file's times are
+    read: a quarantined row keeps its id, reason and row number but gets
+    a parsed time, and the incremental run must pick that up as a full
+    refresh does."""
+    inputs = tmp_path / "input"
+    inputs.mkdir()
+    glob = inputs / "part*.csv"
+    write_csv(
+        inputs / "part1.csv",
+        ["event_at", "event_type", "customer_id"],
+        [["2024-03-01 09:00:00", "view", "c1"]],
+    )
+    write_csv(
+        inputs / "part2.csv",
+        ["event_type", "event_at\t", "customer_id"],
+        [["view", "2024-03-01 10:00:00", None]],
+    )
+    dbt_vars = {"events_path": str(glob), "events_format": "canonical"}
+    select = ["build", "--select", "+rejected_events"]
+
+    def build(workdir, *extra):
+        return run_dbt(
+            [*select, *extra], workdir=workdir, dbt_vars=dbt_vars, env=ISOLATED
+        )
+
+    build(tmp_path / "incremental")
+    (inputs / "part1.csv").unlink()
+    incremental = build(tmp_path / "incremental")
+    full = build(tmp_path / "full", "--full-refresh")
+    tables = {"marts.rejected_events": "source_file, source_row_number"}
+    left = snapshot_tables(incremental.db_path, tables)["marts.rejected_events"]
+    right = snapshot_tables(full.db_path, tables)["marts.rejected_events"]
+    assert left["parsed_event_at"].notna().all()
+    _assert_same(left, right)

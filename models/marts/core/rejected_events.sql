@@ -5,7 +5,8 @@
     Incremental by input file (rejected_forget_changed_files in
     macros/events_incremental.sql): the pre-hook compares each file's
     rejected rows here and in int_events_classified by count and a
-    checksum of their ids, reasons and row numbers, and deletes the files
+    checksum of their ids, reasons, row numbers and parsed times, and
+    deletes the files
     that differ; the model then copies the rejected rows of every file
     this table does not hold. Rebuilding the table on every run read the
     raw values of all 10 million classified rows at 10 million events
