@@ -8,14 +8,24 @@
     {{ return(name | replace("\ufeff", "") | trim | lower) }}
 {%- endmacro %}
 
-{#- The file's column spelled like `wanted` (quoted), or a typed null. -#}
+{#- The file's column spelled like `wanted` (quoted), or a typed null.
+    Files of one glob may spell it differently (`event_at` in one,
+    `event_at` with a trailing tab in another), which the reader keeps as
+    separate columns, each empty on the other files' rows: then the first
+    of them that has a value, in column order. -#}
 {% macro pick_column(columns, wanted) -%}
+    {%- set found = [] -%}
     {%- for column in columns -%}
         {%- if normalize_column_name(column) == wanted | lower -%}
-            {{ return(adapter.quote(column)) }}
+            {%- do found.append(adapter.quote(column)) -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return("cast(null as " ~ dbt.type_string() ~ ")") }}
+    {%- if not found -%}
+        {{ return("cast(null as " ~ dbt.type_string() ~ ")") }}
+    {%- elif found | length == 1 -%}
+        {{ return(found[0]) }}
+    {%- endif -%}
+    {{ return("coalesce(" ~ found | join(", ") ~ ")") }}
 {%- endmacro %}
 
 {#-

@@ -36,11 +36,17 @@
         ) }}
     {%- endif -%}
     {%- if is_parquet_path(path) -%}
-        {#- the union of the files' columns, in order of first appearance -#}
+        {#- the union of the files' columns, in order of first appearance;
+            names that differ only in case are one column, as DuckDB's
+            union by name merges them (listed twice, a kept file's raw
+            values and event ids changed when a later file spelled a
+            column in other case) -#}
         {%- set columns = [] -%}
+        {%- set seen = [] -%}
         {%- for file in parquet_file_schemas(path) -%}
             {%- for column in file.columns -%}
-                {%- if column.name not in columns -%}
+                {%- if column.name | lower not in seen -%}
+                    {%- do seen.append(column.name | lower) -%}
                     {%- do columns.append(column.name) -%}
                 {%- endif -%}
             {%- endfor -%}

@@ -316,3 +316,78 @@ def test_bad_var_names_the_var_the_value_and_what_is_allowed(
     _fails(result, f"The var {name} is '{value}'", allowed)
     assert "Binder Error" not in result.output
     assert "Parser Error" not in result.output
+
+
+# --- a column spelled differently across the files of one glob -------------
+
+
+def _events(build) -> pd.DataFrame:
+    with duckdb.connect(str(build.db_path), read_only=True) as con:
+        return con.sql(
+            "select source_file, source_row_number, event_id, raw_values,"
+            " event_at, reject_reason"
+            " from intermediate.int_events_classified order by all"
+        ).df()
+
+
+def test_csv_column_spelled_with_a_tab_is_still_read(tmp_path):
+    """A header with `event_at` followed by a tab is a column of its own to
+    the reader; its rows' times are read from it all the same, not left
+    empty because another file spells the column plainly."""
+    folder = tmp_path / "input"
+    folder.mkdir()
+    (folder / "part1.csv").write_text(
+        "event_at,event_type,customer_id\n2024-03-01 09:00:00,view,c1\n"
+    )
+    (folder / "part2.csv").write_text(
+        "event_type,event_at\t,customer_id\nview,2024-03-01 10:00:00,c2\n"
+    )
+    built = build_on(
+        folder / "part*.csv", "canonical", tmp_path, select=CORE, env=CAUTIOUS
+    )
+    events = _events(built)
+    assert events["reject_reason"].isna().all()
+    assert events["event_at"].tolist() == [
+        pd.Timestamp("2024-03-01 09:00:00"),
+        pd.Timestamp("2024-03-01 10:00:00"),
+    ]
+
+
+def test_parquet_column_in_other_case_leaves_earlier_files_alone(tmp_path):
+    """A later Parquet file that spells event_at as EVENT_AT is the same
+    column (DuckDB merges names that differ in case): the earlier file's
+    raw values and event ids stay what they were without it."""
+    folder = tmp_path / "input"
+    folder.mkdir()
+    with duckdb.connect() as con:
+        con.execute(
+            "copy (select '2024-03-01 09:00:00' as event_at, 'view' as event_type,"
+            f" 'c1' as customer_id) to '{folder / 'part1.parquet'}' (format parquet)"
+        )
+    alone = _events(
+        build_on(
+            folder / "part*.parquet", "canonical", tmp_path / "alone",
+            select=CORE, env=CAUTIOUS,
+        )
+    )
+    with duckdb.connect() as con:
+        con.execute(
+            "copy (select 'view' as event_type, '2024-03-02 10:00:00' as \"EVENT_AT\","
+            f" 'c5' as customer_id) to '{folder / 'part2.parquet'}' (format parquet)"
+        )
+    both = _events(
+        build_on(
+            folder / "part*.parquet", "canonical", tmp_path / "both",
+            select=CORE, env=CAUTIOUS,
+        )
+    )
+    first = both[both["source_file"].str.endswith("part1.parquet")]
+    assert first[["event_id", "raw_values"]].values.tolist() == (
+        alone[["event_id", "raw_values"]].values.tolist()
+    )
+    assert json.loads(first["raw_values"].iloc[0]).keys() == {
+        "event_at", "event_type", "customer_id"
+    }
+    second = both[both["source_file"].str.endswith("part2.parquet")]
+    assert second["event_at"].tolist() == [pd.Timestamp("2024-03-02 10:00:00")]
+    assert second["reject_reason"].isna().all()
