@@ -359,28 +359,29 @@ def test_parquet_column_in_other_case_leaves_earlier_files_alone(tmp_path):
     raw values and event ids stay what they were without it."""
     folder = tmp_path / "input"
     folder.mkdir()
-    with duckdb.connect() as con:
-        con.execute(
-            "copy (select '2024-03-01 09:00:00' as event_at, 'view' as event_type,"
-            f" 'c1' as customer_id) to '{folder / 'part1.parquet'}' (format parquet)"
+
+    def add_file(name, select_list):
+        with duckdb.connect() as con:
+            con.execute(
+                f"copy (select {select_list}) to '{folder / name}' (format parquet)"
+            )
+
+    def classified(name):
+        return _events(
+            build_on(folder / "part*.parquet", "canonical", tmp_path / name,
+                     select=CORE, env=CAUTIOUS)  # fmt: skip
         )
-    alone = _events(
-        build_on(
-            folder / "part*.parquet", "canonical", tmp_path / "alone",
-            select=CORE, env=CAUTIOUS,
-        )
+
+    add_file(
+        "part1.parquet",
+        "'2024-03-01 09:00:00' as event_at, 'view' as event_type, 'c1' as customer_id",
     )
-    with duckdb.connect() as con:
-        con.execute(
-            "copy (select 'view' as event_type, '2024-03-02 10:00:00' as \"EVENT_AT\","
-            f" 'c5' as customer_id) to '{folder / 'part2.parquet'}' (format parquet)"
-        )
-    both = _events(
-        build_on(
-            folder / "part*.parquet", "canonical", tmp_path / "both",
-            select=CORE, env=CAUTIOUS,
-        )
+    alone = classified("alone")
+    add_file(
+        "part2.parquet",
+        "'view' as event_type, '2024-03-02 10:00:00' as \"EVENT_AT\", 'c5' as customer_id",
     )
+    both = classified("both")
     first = both[both["source_file"].str.endswith("part1.parquet")]
     assert first[["event_id", "raw_values"]].values.tolist() == (
         alone[["event_id", "raw_values"]].values.tolist()
