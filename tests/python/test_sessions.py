@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import hashlib
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import build_on, write_csv
+from conftest import build_on, run_dbt, write_csv
 
 # Build only what the session marts need.
 SESSIONS_SELECT = "+fct_sessions"
@@ -328,3 +329,51 @@ def test_hand_case_timeout_var_is_honoured(tmp_path):
     ).values.tolist()
     # 0042: 23:50 (two views), 00:20 (cart and purchase), 00:50:01
     assert counts == [["0042", 3], ["7", 5], ["9", 1]]
+
+
+# --- the macro behind viewed_product_count ---------------------------------------
+
+# (group, value, event type): repeats, null values, rows the condition
+# leaves out, a group whose only viewed value is null, a group with no view
+COUNTED_ROWS = [
+    ("a", "P1", "view"),
+    ("a", "P1", "view"),
+    ("a", "P2", "view"),
+    ("a", None, "view"),
+    ("a", "P3", "cart"),
+    ("b", None, "view"),
+    ("b", "P1", "cart"),
+    ("c", "P9", "purchase"),
+    ("d", "P4", "cart"),
+    ("d", "P4", "view"),
+]
+
+
+def test_count_distinct_macro_matches_pandas(tmp_path):
+    """behaviour_count_distinct, rendered by dbt as the models use it and run
+    on DuckDB, against pandas' nunique, for two conditions."""
+    values = ", ".join(
+        "({})".format(", ".join("null" if v is None else f"'{v}'" for v in row))
+        for row in COUNTED_ROWS
+    )
+    conditions = {"viewed": "t = 'view'", "carted_or_viewed": "t = 'cart' or t = 'view'"}
+    counted = ", ".join(
+        f"{{{{ behaviour_count_distinct('v', \"{condition}\") }}}} as {name}"
+        for name, condition in conditions.items()
+    )
+    inline = f"select g, {counted} from (values {values}) as x(g, v, t) group by g"
+    compiled = run_dbt(["compile", "--quiet", "--inline", inline], workdir=tmp_path)
+    with duckdb.connect() as con:
+        actual = con.sql(compiled.output).df().set_index("g").sort_index()
+
+    frame = pd.DataFrame(COUNTED_ROWS, columns=["g", "v", "t"])
+    expected = pd.DataFrame(index=sorted(frame["g"].unique()))
+    expected["viewed"] = frame[frame["t"] == "view"].groupby("g")["v"].nunique()
+    expected["carted_or_viewed"] = (
+        frame[frame["t"].isin(["cart", "view"])].groupby("g")["v"].nunique()
+    )
+    expected = expected.fillna(0).astype("int64")
+    expected.index.name = "g"
+    pd.testing.assert_frame_equal(actual, expected)
+    # by hand: a counts P1 and P2 (P3 is a cart), b and c count nothing
+    assert actual["viewed"].tolist() == [2, 0, 0, 1]

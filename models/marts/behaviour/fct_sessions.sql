@@ -29,7 +29,8 @@
     first view first). Entry and exit products and the source session id
     are taken with behaviour_first_by / behaviour_last_by, not windows, and
     line revenue follows the revenue rule inline (macro
-    behaviour_line_revenue) instead of joining int_order_lines.
+    behaviour_line_revenue) instead of joining int_order_lines. Viewed
+    products are counted with behaviour_count_distinct.
 -#}
 {{ config(
     materialized=sessions_materialization(),
@@ -107,7 +108,7 @@ aggregated as (
         count(case when event_type = 'purchase' then 1 end) as purchase_count,
         count(case when event_type = 'return' then 1 end) as return_count,
         count(case when event_type = 'search' then 1 end) as search_count,
-        count(distinct case when event_type = 'view' then product_id end)
+        {{ behaviour_count_distinct("product_id", "event_type = 'view'") }}
             as viewed_product_count,
         {{ behaviour_money_sum(
             "case when event_type = 'purchase' then line_revenue else 0 end"
