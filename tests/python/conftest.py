@@ -137,6 +137,19 @@ def build_on(
     return run_dbt(args, workdir=workdir, dbt_vars=dbt_vars, env=env, check=check)
 
 
+def classified_with_raw_values(events_format: str) -> str:
+    """SQL for int_events_classified with every row's raw values: the model
+    keeps them for rejected rows only, so a clean row's come from the
+    staging model (which reads the input files again)."""
+    return (
+        "select classified.* replace (staged.raw_values as raw_values)"
+        " from intermediate.int_events_classified as classified"
+        f" inner join staging.stg_{events_format}__events as staged"
+        " on classified.source_file = staged.source_file"
+        " and classified.source_row_number = staged.source_row_number"
+    )
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
     """Write a small CSV fixture with pandas' quoting rules (quotes as needed)."""
     frame = pd.DataFrame(rows, columns=header)

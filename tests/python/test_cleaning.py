@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import SAMPLE_PATH, build_on, run_dbt
+from conftest import SAMPLE_PATH, build_on, classified_with_raw_values, run_dbt
 
 CORE = (
     "+fct_events +rejected_events +data_quality_daily +int_order_lines"
@@ -386,12 +386,12 @@ def shuffled(tmp_path_factory):
 def _classified(result):
     """int_events_classified with each row's case and file name."""
     frame = result.query(
-        """
+        f"""
         select
             json_extract_string(raw_values, '$.case') as "case",
             regexp_extract(source_file, '[^/\\\\]+$') as file_name,
             *
-        from intermediate.int_events_classified
+        from ({classified_with_raw_values("canonical")})
         """
     )
     return frame
@@ -711,13 +711,13 @@ def test_event_and_session_ids_do_not_depend_on_other_files(tmp_path):
         "2024-03-02T09:01:00Z,view,C4,P3\n"
     )
     select = "+int_events_sessionized reject_reasons"
-    ids = """
+    ids = f"""
         select
             classified.source_row_number,
             classified.event_id,
             sessionized.session_id,
             classified.raw_values
-        from intermediate.int_events_classified as classified
+        from ({classified_with_raw_values("canonical")}) as classified
         inner join intermediate.int_events_sessionized as sessionized
             on classified.event_id = sessionized.event_id
         where classified.source_file like '%a.csv'

@@ -158,7 +158,7 @@ def test_event_ids_are_not_unkeyed_hashes_of_the_raw_row(private_build):
         "select"
         " count(*) as events,"
         " count(*) filter (where event_id in ("
-        "     select md5(raw_values) from intermediate.int_events_classified"
+        "     select md5(raw_values) from staging.stg_online_retail__events"
         " )) as unkeyed_md5"
         " from marts.fct_events"
     )

@@ -10,7 +10,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from conftest import FIXTURES, build_on
+from conftest import FIXTURES, build_on, classified_with_raw_values
 
 SELECT = "+int_order_lines +rejected_events +data_quality_daily reject_reasons"
 # Only tests whose every parent is built (others' models are not).
@@ -261,7 +261,7 @@ def test_otto_event_types_and_times(otto):
     result, raw = otto
     classified = result.query(
         "select *, cast(json_extract_string(raw_values, '$.ts_ms') as bigint) "
-        "as ts_ms from intermediate.int_events_classified "
+        f"as ts_ms from ({classified_with_raw_values('canonical')}) "
         "order by source_row_number"
     )
     assert len(classified) == len(raw) == 862

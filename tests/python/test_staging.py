@@ -9,7 +9,7 @@ import json
 import duckdb
 import pandas as pd
 import pytest
-from conftest import build_on
+from conftest import build_on, classified_with_raw_values
 
 CORE = "+fct_events +rejected_events +data_quality_daily reject_reasons"
 # Only tests whose every parent is built (others' models are not).
@@ -80,7 +80,7 @@ def parquet(tmp_path_factory):
     )
     classified = result.query(
         "select regexp_extract(source_file, '[^/]+$') as file_name, * "
-        "from intermediate.int_events_classified"
+        f"from ({classified_with_raw_values('canonical')})"
     ).set_index(["file_name", "source_row_number"])
     return result, classified
 
@@ -261,7 +261,7 @@ def test_latin1_file_builds_with_events_encoding(tmp_path):
                       env=CAUTIOUS)  # fmt: skip
     row = result.query(
         "select product_name, raw_values, reject_reason"
-        " from intermediate.int_events_classified"
+        f" from ({classified_with_raw_values('canonical')})"
     ).iloc[0]
     assert row["product_name"] == "Café cup"
     assert json.loads(row["raw_values"])["product_name"] == "Café cup"
@@ -326,7 +326,7 @@ def _events(build) -> pd.DataFrame:
         return con.sql(
             "select source_file, source_row_number, event_id, raw_values,"
             " event_at, reject_reason"
-            " from intermediate.int_events_classified order by all"
+            f" from ({classified_with_raw_values('canonical')}) order by all"
         ).df()
 
 
