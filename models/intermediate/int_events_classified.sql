@@ -191,8 +191,8 @@ final as (
         source_row_number,
         -- rejected rows only: rejected_events shows them, and nothing reads
         -- a clean event's (its values are the parsed columns; the staging
-        -- view still has them). Compressing every row's JSON took 15 of
-        -- this model's 105 CPU s at 10 million events.
+        -- view still has them). At 10 million events writing the table
+        -- took 49 of this model's 109 CPU s, 34 without the clean rows' JSON.
         case when reject_reason is not null then raw_values end as raw_values,
         reject_reason,
 
