@@ -439,6 +439,18 @@ def test_exact_duplicate_keeps_the_first_copy(cases):
     assert kept_id in set(result.table("marts.fct_events")["event_id"])
 
 
+def test_classified_keeps_raw_values_of_rejected_rows_only(cases):
+    result, _, _ = cases
+    counts = result.query(
+        "select reject_reason is not null as rejected, count(*) as row_count,"
+        " count(raw_values) as with_raw_values"
+        " from intermediate.int_events_classified group by 1 order by 1"
+    )
+    clean, rejected = counts.itertuples(index=False)
+    assert clean.row_count > 0 and clean.with_raw_values == 0
+    assert rejected.row_count > 0 and rejected.with_raw_values == rejected.row_count
+
+
 def test_rejected_rows_keep_raw_text_file_and_row_number(cases):
     result, files, _ = cases
     columns = COLUMNS + ["is_merchandise"]

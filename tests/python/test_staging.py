@@ -322,12 +322,11 @@ def test_bad_var_names_the_var_the_value_and_what_is_allowed(
 
 
 def _events(build) -> pd.DataFrame:
-    with duckdb.connect(str(build.db_path), read_only=True) as con:
-        return con.sql(
-            "select source_file, source_row_number, event_id, raw_values,"
-            " event_at, reject_reason"
-            f" from ({classified_with_raw_values('canonical')}) order by all"
-        ).df()
+    return build.query(
+        "select source_file, source_row_number, event_id, raw_values,"
+        " event_at, reject_reason"
+        f" from ({classified_with_raw_values('canonical')}) order by all"
+    )
 
 
 def test_csv_column_spelled_with_a_tab_is_still_read(tmp_path):
