@@ -1267,6 +1267,11 @@ def similar_products(
     row, similar, rank, score = (
         np.concatenate(part) for part in zip(*picked, strict=True)
     )
+    if len(row) == 0:
+        # No two products are similar (one product, or none shares a
+        # customer, a category or a brand). scipy answers an empty cell
+        # lookup with a sparse matrix, not an array.
+        return typed_frame(None, SIMILARITY_SCHEMA)
     collaborative_part = np.asarray(collaborative[row, similar]).ravel()
     content_part = np.asarray(content[row, similar]).ravel()
     return typed_frame(

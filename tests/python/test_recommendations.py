@@ -369,6 +369,24 @@ def test_a_holdout_without_purchases_warns_and_still_builds(planted):
     assert rec.recommend_products(events.head(0)).empty
 
 
+def test_a_catalogue_without_similar_pairs_gives_empty_similarities():
+    # One product (and postage): no pair of products is similar. The
+    # similarity table is empty, with its columns, and every customer still
+    # gets the one product it has not bought.
+    events = pd.DataFrame(
+        [
+            event("a", "purchase", 1, "k1", "a-o"),
+            event("a", "purchase", 1, "POST", "a-o"),
+            event("b", "view", 2, "k1"),
+        ]
+    )
+    similar = rec.similar_products(events, count=3)
+    assert similar.empty
+    assert list(similar.columns) == list(rec.SIMILARITY_SCHEMA)
+    lists = rec.recommend_products(events, count=3)
+    assert lists[["customer_id", "product_id"]].values.tolist() == [["b", "k1"]]
+
+
 @pytest.mark.parametrize("run", [1, 3, 8, 16])
 def test_the_linear_time_cut_keeps_the_exact_top(run, monkeypatch):
     """Whatever the run length, every entry of a row's exact top survives
