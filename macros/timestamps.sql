@@ -17,11 +17,26 @@
       that does not exist (the spring gap) is read with the offset in force
       before the change, i.e. one hour later on the clock: in Europe/London,
       2024-10-27 01:30 is 01:30 UTC and 2024-03-31 01:30 is 01:30 UTC.
+    - A time before the year 1 in UTC (the year 0000, or 0001-01-01 with a
+      positive offset) counts as unparseable. Both engines would read it (as
+      a BC date in DuckDB), but Python's dates cannot hold it, and the
+      incremental models' day lists and every Python reader are Python.
 -#}
 {% macro parse_timestamp_utc(text, source_timezone) -%}
-    {{ return(adapter.dispatch(
+    {%- set parsed = adapter.dispatch(
         "parse_timestamp_utc", "customer_analytics"
-    )(text, source_timezone)) }}
+    )(text, source_timezone) -%}
+    {#- the last microsecond before the year 1: greatest() lifts every
+        earlier time (and a null) to it and nullif() turns it into null,
+        without writing the parse twice; both engines skip nulls in
+        greatest() -#}
+    {%- set before_year_one -%}
+        (timestamp '0001-01-01' - interval 1 microsecond)
+    {%- endset -%}
+    {{ return(
+        "nullif(greatest(" ~ parsed ~ ", " ~ before_year_one ~ "), "
+        ~ before_year_one ~ ")"
+    ) }}
 {%- endmacro %}
 
 {% macro default__parse_timestamp_utc(text, source_timezone) -%}
