@@ -19,15 +19,6 @@ import pandas as pd
 
 from customer_analytics_ml import churn
 
-CONFIG_KEYS = (
-    "as_of_date",
-    "churn_horizon_days",
-    "churn_max_depth",
-    "churn_min_samples_leaf",
-    "churn_class_weight",
-    "churn_test_share",
-    "churn_random_state",
-)
 TABLES = {
     "predictions": churn.PREDICTIONS_SCHEMA,
     "metrics": churn.METRICS_SCHEMA,
@@ -37,8 +28,19 @@ TABLES = {
 
 
 def model(dbt, session):
+    # One literal dbt.config.get per key: dbt hands a Python model only the
+    # config keys it finds written out that way in the file, so a loop over
+    # key names would read None for every var (and the defaults would win).
     settings = churn.settings_from_config(
-        {key: dbt.config.get(key) for key in CONFIG_KEYS}
+        {
+            "as_of_date": dbt.config.get("as_of_date"),
+            "churn_horizon_days": dbt.config.get("churn_horizon_days"),
+            "churn_max_depth": dbt.config.get("churn_max_depth"),
+            "churn_min_samples_leaf": dbt.config.get("churn_min_samples_leaf"),
+            "churn_class_weight": dbt.config.get("churn_class_weight"),
+            "churn_test_share": dbt.config.get("churn_test_share"),
+            "churn_random_state": dbt.config.get("churn_random_state"),
+        }
     )
     # The relation, not a DataFrame: DuckDB codes the events into numbers
     # and only those reach Python. When the data cannot support training

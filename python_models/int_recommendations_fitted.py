@@ -24,15 +24,6 @@ import pyarrow as pa
 from customer_analytics_ml import recommendations
 from customer_analytics_ml.tables import ARROW_TYPES, arrow_table
 
-CONFIG_KEYS = (
-    "as_of_date",
-    "recommendation_count",
-    "recommendation_holdout_days",
-    "recommendation_allow_repeat_purchases",
-    "recommendation_view_weight",
-    "recommendation_cart_weight",
-    "recommendation_purchase_weight",
-)
 # Rows of a DuckDB row group.
 ROW_GROUP_ROWS = 122_880
 TABLES = {
@@ -43,8 +34,25 @@ TABLES = {
 
 
 def model(dbt, session):
+    # One literal dbt.config.get per key: dbt hands a Python model only the
+    # config keys it finds written out that way in the file, so a loop over
+    # key names would read None for every var (and the defaults would win).
     settings = recommendations.settings_from_config(
-        {key: dbt.config.get(key) for key in CONFIG_KEYS}
+        {
+            "as_of_date": dbt.config.get("as_of_date"),
+            "recommendation_count": dbt.config.get("recommendation_count"),
+            "recommendation_holdout_days": dbt.config.get(
+                "recommendation_holdout_days"
+            ),
+            "recommendation_allow_repeat_purchases": dbt.config.get(
+                "recommendation_allow_repeat_purchases"
+            ),
+            "recommendation_view_weight": dbt.config.get("recommendation_view_weight"),
+            "recommendation_cart_weight": dbt.config.get("recommendation_cart_weight"),
+            "recommendation_purchase_weight": dbt.config.get(
+                "recommendation_purchase_weight"
+            ),
+        }
     )
     # The relation, not a DataFrame: the recommender aggregates the events
     # in DuckDB and reads back only customer × product counts.

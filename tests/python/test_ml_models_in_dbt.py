@@ -10,9 +10,12 @@ tables instead of a failure).
 
 from __future__ import annotations
 
+import ast
+
 import pandas as pd
 import pytest
-from conftest import FIXTURES, SAMPLE_PATH, build_on, run_dbt
+import yaml
+from conftest import FIXTURES, PROJECT_DIR, SAMPLE_PATH, build_on, run_dbt
 
 PYTHON_MARTS = {
     "segment_model_selection": ["k"],
@@ -252,3 +255,64 @@ def test_a_tiny_clickstream_builds_with_warnings_in_the_tables(tmp_path):
     assert len(result.table("marts.product_recommendations")) > 0
     scores = result.table("marts.customer_scores")
     assert len(scores) == len(result.table("marts.dim_customers"))
+
+
+def _configured_keys():
+    """{Python model: the config keys _python_models.yml routes to it}."""
+    spec = yaml.safe_load((PROJECT_DIR / "python_models" / "_python_models.yml").read_text())
+    return {
+        model["name"]: set(model["config"])
+        for model in spec["models"]
+        if model.get("config")
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_configured_keys()))
+def test_every_python_model_is_handed_its_configured_vars(sample_build, name):
+    # dbt gives a Python model only the config keys written out as literal
+    # dbt.config.get("key") calls in its file; the churn and recommendation
+    # models once asked in a loop and got none, so every var was ignored.
+    compiled = (
+        sample_build.target_path
+        / "run"
+        / "customer_analytics"
+        / "python_models"
+        / f"{name}.py"
+    )
+    line = next(
+        line
+        for line in compiled.read_text().splitlines()
+        if line.startswith("config_dict = ")
+    )
+    handed = ast.literal_eval(line.removeprefix("config_dict = "))
+    assert _configured_keys()[name] <= set(handed)
+
+
+def test_vars_reach_the_churn_and_recommendation_models(tmp_path):
+    as_of = pd.Timestamp("2011-10-01")
+    result = build_on(
+        SAMPLE_PATH,
+        "online_retail",
+        tmp_path,
+        select="+churn_predictions +churn_model_metrics"
+        " +product_recommendations +recommendation_metrics",
+        extra_vars={
+            "as_of_date": "2011-10-01",
+            "churn_horizon_days": 45,
+            "recommendation_count": 3,
+            "recommendation_holdout_days": 20,
+        },
+        env={"DBT_EXCLUDE_RESOURCE_TYPES": "test unit_test"},
+    )
+    lists = result.table("marts.product_recommendations")
+    assert lists.groupby("customer_id")["rank"].max().max() == 3
+    evaluation = result.table("marts.recommendation_metrics")
+    assert (evaluation["holdout_end_at"] == as_of).all()
+    assert (evaluation["holdout_start_at"] == as_of - pd.Timedelta(days=20)).all()
+    assert (evaluation["k"] == 3).all()
+    churn = result.table("marts.churn_model_metrics")
+    assert (churn["horizon_days"] == 45).all()
+    assert (churn["training_cutoff_at"] == as_of - pd.Timedelta(days=45)).all()
+    predictions = result.table("marts.churn_predictions")
+    assert len(predictions) > 0
+    assert (predictions["predicted_at"] == as_of).all()
