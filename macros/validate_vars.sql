@@ -15,20 +15,24 @@
     {%- if not execute -%}
         {{ return("") }}
     {%- endif -%}
-    {#- name, lowest allowed, highest allowed (none: no bound), whole -#}
+    {#- name, lowest allowed, highest allowed (none: no bound), whole.
+        Spans of time stop at 100 years (876,000 hours, 52,560,000 minutes,
+        36,500 days): beyond that the engines' interval arithmetic and
+        pandas' timestamps overflow with a bare error. The session timeout
+        is whole, as the column that records it. -#}
     {%- set bounds = [
-        ("future_tolerance_hours", 0, none, false),
-        ("session_timeout_minutes", 0, none, false),
+        ("future_tolerance_hours", 0, 876000, false),
+        ("session_timeout_minutes", 0, 52560000, true),
         ("association_max_itemset_size", 2, 3, true),
         ("segment_k_min", 2, none, true),
         ("segment_k_max", 2, none, true),
         ("segment_random_state", 0, 4294967295, true),
-        ("churn_horizon_days", 1, none, true),
-        ("churn_max_depth", 1, none, true),
-        ("churn_min_samples_leaf", 1, none, true),
+        ("churn_horizon_days", 1, 36500, true),
+        ("churn_max_depth", 1, 1000, true),
+        ("churn_min_samples_leaf", 1, 1000000000, true),
         ("churn_random_state", 0, 4294967295, true),
-        ("recommendation_count", 1, none, true),
-        ("recommendation_holdout_days", 1, none, true),
+        ("recommendation_count", 1, 10000, true),
+        ("recommendation_holdout_days", 1, 36500, true),
         ("recommendation_view_weight", 0, none, false),
         ("recommendation_cart_weight", 0, none, false),
         ("recommendation_purchase_weight", 0, none, false),
@@ -89,7 +93,9 @@
 {#-
     validated_as_of_date()
     The var as_of_date as YYYY-MM-DD text, "" when empty, or a build-stopping
-    error when it is not a real calendar date (2024-13-01, 2023-02-29).
+    error when it is not a real calendar date (2024-13-01, 2023-02-29) or
+    falls outside 1900-2199 (pandas' timestamps, which the Python models
+    use, end in 1677 and 2262).
 -#}
 {% macro validated_as_of_date() -%}
     {%- set value = var("as_of_date", "") | string | trim -%}
@@ -97,7 +103,8 @@
         {{ return("") }}
     {%- endif -%}
     {%- set allowed = "empty (the day after the last event) or a calendar "
-        ~ "date in the form YYYY-MM-DD, e.g. --vars '{as_of_date: 2011-12-01}'"
+        ~ "date from 1900-01-01 to 2199-12-31 in the form YYYY-MM-DD, e.g. "
+        ~ "--vars '{as_of_date: 2011-12-01}'"
     -%}
     {%- if not modules.re.match("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", value) -%}
         {{ raise_invalid_var("as_of_date", allowed) }}
@@ -109,7 +116,7 @@
     {%- set month_days = [31, 29 if (parts[0] % 4 == 0
         and (parts[0] % 100 != 0 or parts[0] % 400 == 0)) else 28,
         31, 30, 31, 30, 31, 31, 30, 31, 30, 31] -%}
-    {%- if parts[0] < 1 or parts[1] < 1 or parts[1] > 12 or parts[2] < 1
+    {%- if parts[0] < 1900 or parts[0] > 2199 or parts[1] < 1 or parts[1] > 12 or parts[2] < 1
         or parts[2] > month_days[parts[1] - 1] -%}
         {{ raise_invalid_var("as_of_date", allowed) }}
     {%- endif -%}

@@ -291,14 +291,26 @@ def test_unknown_events_encoding_names_the_var(tmp_path):
 
 # (var, bad value, fragment of what the message says is allowed)
 BAD_VARS = [
-    ("session_timeout_minutes", "thirty", "a number of 0 or more"),
-    ("session_timeout_minutes", -5, "a number of 0 or more"),
-    ("future_tolerance_hours", "a day", "a number of 0 or more"),
+    ("session_timeout_minutes", "thirty", "a whole number from 0 to 52560000"),
+    ("session_timeout_minutes", -5, "a whole number from 0 to 52560000"),
+    # stored as a whole number of minutes; 0.5 was applied as 1 and then
+    # stopped every incremental run as a changed timeout
+    ("session_timeout_minutes", 0.5, "a whole number from 0 to 52560000"),
+    # over 2**31: DuckDB's interval arithmetic failed with a bare error
+    ("session_timeout_minutes", 2**31, "a whole number from 0 to 52560000"),
+    ("future_tolerance_hours", "a day", "a number from 0 to 876000"),
+    ("future_tolerance_hours", 2**31, "a number from 0 to 876000"),
     ("as_of_date", "2024-13-01", "calendar date"),
     ("as_of_date", "2023-02-29", "calendar date"),
+    # pandas' timestamps (the Python models) cannot hold these
+    ("as_of_date", "0001-01-01", "from 1900-01-01 to 2199-12-31"),
+    ("as_of_date", "9999-12-31", "from 1900-01-01 to 2199-12-31"),
     ("churn_test_share", 1, "above 0 and below 1"),
     ("segment_k_max", 1, "whole number"),
-    ("recommendation_count", True, "whole number of 1 or more"),
+    ("recommendation_count", True, "whole number from 1 to 10000"),
+    ("churn_horizon_days", 200000, "whole number from 1 to 36500"),
+    ("recommendation_holdout_days", 200000, "whole number from 1 to 36500"),
+    ("churn_max_depth", 5000, "whole number from 1 to 1000"),
 ]
 
 
