@@ -242,6 +242,15 @@ def test_earlier_as_of_date_and_all_equal_frequency(tmp_path):
     )
 
 
+def test_the_largest_accepted_order_is_summed(tmp_path):
+    # price and quantity at 1e11 each (the cleaning accepts up to 1e12):
+    # one order of 1e22 overflowed a numeric(28, 6) sum
+    huge = ["2024-03-31T10:00:00Z", "purchase", "C9", "P1", 1e11, 10**11, "O13", "true"]
+    rfm = build_fixture([*ROWS, huge], tmp_path)
+    assert rfm.loc["C9", "monetary"] == 1e22
+    assert rfm.loc["C9", "monetary_score"] == 5
+
+
 def test_bad_as_of_date_is_named(tmp_path):
     path = write_csv(tmp_path / "events.csv", HEADER, ROWS)
     result = build_on(

@@ -62,10 +62,10 @@ customers as (
         max(case when is_counted_order then ordered_at end)
             as last_ordered_at,
         count(case when is_counted_order then order_id end) as frequency,
-        -- fixed-point, so the same spend sums to the same value in any order
-        greatest(
-            sum(cast(net_revenue as {{ dbt.type_numeric() }})), 0
-        ) as monetary
+        -- fixed-point, so the same spend sums to the same value in any
+        -- order; 32 integer digits, as one line may reach 1e24 (price and
+        -- quantity up to 1e12 each), which overflowed the 22 of numeric
+        greatest({{ behaviour_money_sum("net_revenue") }}, 0) as monetary
 
     from orders_before_as_of
     group by 1, 2
