@@ -159,7 +159,16 @@ def resolve_as_of(event_at, as_of_date=None):
     if as_of_date is None or (isinstance(as_of_date, str) and not as_of_date.strip()):
         if len(event_at) == 0 or event_at.isna().all():
             return None
-        return pd.Timestamp(event_at.max()).normalize() + DAY
+        last = event_at.max()
+        try:
+            return pd.Timestamp(last).normalize() + DAY
+        except (OverflowError, pd.errors.OutOfBoundsDatetime) as error:
+            # pandas computes in nanoseconds, from 1677-09-22 to 2262-04-11
+            raise ValueError(
+                f"the last event is at {last}, where pandas cannot compute "
+                "with dates (its range is 1677-09-22 to 2262-04-11); set the "
+                "var as_of_date to a day from 1900-01-01 to 2199-12-31"
+            ) from error
     try:
         as_of = pd.Timestamp(as_of_date)
     except (TypeError, ValueError) as error:

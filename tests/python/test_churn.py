@@ -10,7 +10,12 @@ from sklearn import metrics as sk_metrics
 from sklearn.model_selection import train_test_split
 
 from customer_analytics_ml import churn, params
-from customer_analytics_ml.events import check_events, line_value, order_keys
+from customer_analytics_ml.events import (
+    check_events,
+    line_value,
+    order_keys,
+    resolve_as_of,
+)
 from customer_analytics_ml.metrics import classification_metrics
 
 AS_OF = pd.Timestamp("2024-07-01")
@@ -513,3 +518,13 @@ def test_coding_in_batches_gives_the_codes_of_one_pass(batch_rows):
     whole = churn._encode(events, batch_rows=10**6)
     for field in ("at", "kind", "is_merchandise"):
         assert getattr(codes, field).tolist() == getattr(whole, field).tolist()
+
+
+def test_an_as_of_date_pandas_cannot_hold_is_named():
+    # events of 1600 only: the day after the last event is beyond pandas'
+    # nanosecond dates, which stopped both models with OutOfBoundsDatetime
+    last = pd.Series(pd.array(["1600-01-01 10:00"], dtype="datetime64[us]"))
+    with pytest.raises(ValueError, match="last event is at 1600-01-01.*as_of_date"):
+        resolve_as_of(last)
+    later = pd.Series(pd.array(["2024-01-05 10:00"], dtype="datetime64[us]"))
+    assert resolve_as_of(later) == pd.Timestamp("2024-01-06")
