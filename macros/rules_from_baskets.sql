@@ -25,10 +25,11 @@
     three, each with one consequent.
 
     Columns: antecedent_items (sorted list), antecedent_key (the sorted
-    items joined by "|"), antecedent_item_count, consequent_item, the counts
-    antecedent_basket_count, consequent_basket_count, rule_basket_count,
-    total_baskets, and the metrics. With A, C and AC the basket counts of
-    the antecedent, the consequent and both, and N the total:
+    items joined by "|", see rules_key_item), antecedent_item_count,
+    consequent_item, the counts antecedent_basket_count,
+    consequent_basket_count, rule_basket_count, total_baskets, and the
+    metrics. With A, C and AC the basket counts of the antecedent, the
+    consequent and both, and N the total:
         antecedent_support = A/N, consequent_support = C/N, support = AC/N
         confidence  = AC/A
         lift        = confidence / consequent_support
@@ -211,7 +212,7 @@
         -- every frequent itemset that can be a rule's left-hand side
         select
             {{ rules_item_list(["item_id"]) }} as antecedent_items,
-            item_id as antecedent_key,
+            {{ rules_key_item("item_id") }} as antecedent_key,
             1 as antecedent_item_count,
             basket_count as antecedent_basket_count
 
@@ -223,7 +224,8 @@
 
         select
             {{ rules_item_list(["item_1", "item_2"]) }} as antecedent_items,
-            item_1 || '|' || item_2 as antecedent_key,
+            {{ rules_key_item("item_1") }} || '|' || {{ rules_key_item("item_2") }}
+                as antecedent_key,
             2 as antecedent_item_count,
             basket_count as antecedent_basket_count
 
@@ -284,21 +286,24 @@
             case
                 when frequent_itemsets.item_3 is null
                     then case rule_splits.split_position
-                        when 1 then frequent_itemsets.item_1
-                        else frequent_itemsets.item_2
+                        when 1 then {{ rules_key_item("frequent_itemsets.item_1") }}
+                        else {{ rules_key_item("frequent_itemsets.item_2") }}
                     end
                 else case rule_splits.split_position
                     when 1
                         then
-                            frequent_itemsets.item_1
-                            || '|' || frequent_itemsets.item_2
+                            {{ rules_key_item("frequent_itemsets.item_1") }}
+                            || '|'
+                            || {{ rules_key_item("frequent_itemsets.item_2") }}
                     when 2
                         then
-                            frequent_itemsets.item_1
-                            || '|' || frequent_itemsets.item_3
+                            {{ rules_key_item("frequent_itemsets.item_1") }}
+                            || '|'
+                            || {{ rules_key_item("frequent_itemsets.item_3") }}
                     else
-                        frequent_itemsets.item_2
-                        || '|' || frequent_itemsets.item_3
+                        {{ rules_key_item("frequent_itemsets.item_2") }}
+                        || '|'
+                        || {{ rules_key_item("frequent_itemsets.item_3") }}
                 end
             end as antecedent_key,
             case
@@ -417,4 +422,15 @@
     )
 
     select * from measured
+{%- endmacro %}
+
+{#-
+    rules_key_item(item)
+    An item as written in antecedent_key: "%" as "%25" and "|" as "%7C", so
+    that the "|" between items is the only one and no two antecedents
+    share a key (the item "A|B" against the pair A, B). Ids without either
+    character are unchanged.
+-#}
+{% macro rules_key_item(item) -%}
+    replace(replace({{ item }}, '%', '%25'), '|', '%7C')
 {%- endmacro %}

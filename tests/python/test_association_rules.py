@@ -78,6 +78,14 @@ def baskets_from_events(events: pd.DataFrame, item_column: str) -> pd.DataFrame:
     )
 
 
+def antecedent_key(items) -> str:
+    """The mart's key of an antecedent: sorted items joined by "|", with
+    "%" and "|" inside an item written "%25" and "%7C"."""
+    return "|".join(
+        item.replace("%", "%25").replace("|", "%7C") for item in sorted(items)
+    )
+
+
 def mlxtend_rules(
     baskets: pd.DataFrame, min_support: float, min_confidence: float, max_len: int
 ) -> tuple[pd.DataFrame, int]:
@@ -97,9 +105,7 @@ def mlxtend_rules(
         min_threshold=min_confidence,
     )
     rules = rules[rules["consequents"].map(len) == 1].copy()
-    rules["antecedent_key"] = rules["antecedents"].map(
-        lambda items: "|".join(sorted(items))
-    )
+    rules["antecedent_key"] = rules["antecedents"].map(antecedent_key)
     rules["consequent"] = rules["consequents"].map(lambda items: next(iter(items)))
     return rules.reset_index(drop=True), basket_count
 
@@ -145,7 +151,7 @@ def assert_antecedent_lists(mart: pd.DataFrame, list_column: str) -> None:
         mart[list_column], mart["antecedent_key"], mart["antecedent_item_count"]
     ):
         assert list(items) == sorted(items)
-        assert "|".join(items) == key
+        assert antecedent_key(items) == key
         assert len(items) == size
 
 
@@ -380,6 +386,41 @@ def test_stricter_thresholds_and_pairs_only(fixture_path, tmp_path):
         "antecedent_key", "consequent_category", "antecedent_categories",
         *RULE_COLUMNS,
     ]
+
+
+def test_a_bar_inside_a_product_id_makes_no_shared_key(tmp_path):
+    # The product "A|B" with C in ten baskets and A, B, C in ten more: the
+    # antecedent "A|B" and the pair A, B had one key, so their rules were
+    # joined with each other's counts and came out twice.
+    rows = []
+    for number in range(20):
+        order = f"O{number}"
+        products = ["A|B", "C"] if number < 10 else ["A", "B", "C"]
+        products += ["100%"] if number % 2 else []
+        for minute, product in enumerate(products):
+            rows.append([
+                f"2024-05-01T10:{minute:02d}:00Z", "purchase", f"K{number}",
+                product, "kitchen", 2.5, 1, order, "true",
+            ])  # fmt: skip
+    path = write_csv(tmp_path / "events.csv", HEADER, rows)
+    result = build_on(
+        path, "canonical", tmp_path, select="+association_rules", env=CAUTIOUS,
+        extra_vars={
+            "association_min_support": 0.2,
+            "association_min_confidence": 0.5,
+            "association_max_itemset_size": 3,
+        },
+    )
+    mart = result.table("marts.association_rules")
+    assert {("A%7CB", "C"), ("A|B", "C"), ("100%25", "C")} <= set(
+        zip(mart["antecedent_key"], mart["consequent_product_id"])
+    )
+    assert_antecedent_lists(mart, "antecedent_product_ids")
+    reference, n = mlxtend_rules(
+        baskets_from_events(result.table("marts.fct_events"), "product_id"),
+        0.2, 0.5, 3,
+    )
+    assert_same_as_mlxtend(mart, "consequent_product_id", reference, n)
 
 
 def test_bad_threshold_is_named(fixture_path, tmp_path):
