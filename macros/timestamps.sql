@@ -9,7 +9,9 @@
       export. The year must have four digits, so words DuckDB would otherwise
       read as timestamps ('epoch', 'infinity') count as unparseable.
     - Text that ends in an offset (+02:00, -0500, +05, Z or " UTC", with or
-      without a space before it) is converted from that offset.
+      without a space before it) is converted from that offset. Offsets run
+      from -18:00 to +18:00 with minutes below 60, as Spark reads them;
+      text with any other offset is unparseable.
     - Text without one is local time in `source_timezone` (an IANA name; a
       wrong name stops the build with a message naming the var). Around a
       daylight-saving change, a local time that happens twice (the autumn
@@ -57,7 +59,7 @@
             then null
         when regexp_matches(
             {{ text }},
-            '\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$'
+            '\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]((0\d|1[0-7])(:?[0-5]\d)?|18(:?00)?))$'
         )
             then timezone(
                 'UTC',
@@ -69,6 +71,13 @@
                     ) as timestamptz
                 )
             )
+        -- an offset past 18 hours or with 60 minutes or more: DuckDB would
+        -- take it, and read it as local time when cast as a timestamp
+        when regexp_matches(
+            {{ text }},
+            '\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*[+-]\d{2}(:?\d{2})?$'
+        )
+            then null
         else timezone(
             'UTC',
             timezone(

@@ -83,6 +83,20 @@ REJECT_CASES = [
         "unparseable_timestamp",
         _row("timestamp_year_0_in_utc", event_at="0001-01-01 00:30:00+01:00"),
     ),
+    # offsets Spark does not read (beyond 18 hours, 60 minutes or more);
+    # DuckDB's cast took them and a plain timestamp cast dropped them
+    (
+        "unparseable_timestamp",
+        _row("offset_19_hours", event_at="2024-06-01 12:00:00+19:00"),
+    ),
+    (
+        "unparseable_timestamp",
+        _row("offset_99_hours", event_at="2024-06-01 12:00:00+99:00"),
+    ),
+    (
+        "unparseable_timestamp",
+        _row("offset_99_minutes", event_at="2024-06-01 12:00:00+0599"),
+    ),
     ("future_timestamp", _row("future_far", event_at="2999-01-01T00:00:00Z")),
     ("future_timestamp", _row("future_beyond_tolerance", event_at=LATER)),
     ("unknown_event_type", _row("event_type_unknown", event_type="wishlist")),
@@ -174,6 +188,11 @@ ACCEPTED_CASES = [
         "offset_half_hour",
         _row("offset_half_hour", event_at="2024-06-01 12:00:00+05:30"),
         {"event_at": "2024-06-01 06:30:00"},
+    ),
+    (
+        "offset_largest",
+        _row("offset_largest", event_at="2024-06-01 12:00:00-18:00"),
+        {"event_at": "2024-06-02 06:00:00"},
     ),
     (
         "utc_suffix",
