@@ -252,7 +252,8 @@ class _Codes:
     scan; ids are coded from Arrow, so ten million events never become
     Python strings. Each cutoff then only filters integer arrays. Order
     lines are merchandise purchases; their order keys are coded
-    separately. ``last_at`` is the last event of anyone, guests included.
+    separately. ``last_event_at`` holds the time of the last event of
+    anyone, guests included (empty or null when there is none).
     """
 
     at: np.ndarray
@@ -265,7 +266,7 @@ class _Codes:
     category_count: int
     order_rows: np.ndarray
     order: np.ndarray
-    last_at: pd.Timestamp | None
+    last_event_at: pd.Series
 
 
 # One row per event of a known customer, in table order (a projection and a
@@ -350,7 +351,7 @@ def _encode(events, *, batch_rows=_ENCODE_BATCH_ROWS):
     return _Codes(
         customer_names=customers.values().astype(str),
         category_count=len(categories.values()),
-        last_at=resolve_as_of(pd.to_datetime(last), None),
+        last_event_at=pd.to_datetime(last),
         **arrays,
     )
 
@@ -573,10 +574,9 @@ def fit_churn_model(
     """
     _check_settings(horizon_days, max_depth, min_samples_leaf, class_weight, test_share)
     codes = _encode(events)
-    if as_of_date is None or (isinstance(as_of_date, str) and not as_of_date.strip()):
-        as_of = codes.last_at
-    else:
-        as_of = resolve_as_of(pd.Series([], dtype="datetime64[us]"), as_of_date)
+    # The day after the last event only when no as_of_date is given: that
+    # day may be one pandas cannot hold, while the given date always is.
+    as_of = resolve_as_of(codes.last_event_at, as_of_date)
     if as_of is None:
         return _untrained("there are no events to train on", None, horizon_days)
     training_cutoff = as_of - pd.Timedelta(days=horizon_days)

@@ -488,7 +488,7 @@ def test_duckdb_coding_follows_the_order_key_and_revenue_rules():
         "o-7",
     ]
     assert pd.factorize(keys)[0].tolist() == pd.factorize(codes.order)[0].tolist()
-    assert codes.last_at == pd.Timestamp("2024-01-07")
+    assert resolve_as_of(codes.last_event_at) == pd.Timestamp("2024-01-07")
 
 
 @pytest.mark.parametrize("batch_rows", [1, 3, 64])
@@ -528,3 +528,20 @@ def test_an_as_of_date_pandas_cannot_hold_is_named():
         resolve_as_of(last)
     later = pd.Series(pd.array(["2024-01-05 10:00"], dtype="datetime64[us]"))
     assert resolve_as_of(later) == pd.Timestamp("2024-01-06")
+
+
+def test_a_given_as_of_date_rescues_events_pandas_cannot_date():
+    # events of 1600 only: the day after the last one is beyond pandas, but
+    # with as_of_date given (what the error above asks for) nothing needs
+    # it; the fit once computed it anyway and stopped with that error
+    rows = [
+        event(customer, "purchase", f"1600-01-{day:02d}", f"{customer}-{day}")
+        for customer in ("a", "b", "c")
+        for day in (1, 2)
+    ]
+    frame = pd.DataFrame(rows)
+    frame["event_at"] = frame["event_at"].astype("datetime64[us]")
+    with pytest.warns(UserWarning, match="not trained"):
+        result = churn.fit_churn_model(frame, as_of_date="1900-01-01")
+    assert result.predictions.empty
+    assert (result.metrics["training_cutoff_at"] == pd.Timestamp("1899-10-03")).all()
