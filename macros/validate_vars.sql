@@ -18,10 +18,12 @@
     {#- name, lowest allowed, highest allowed (none: no bound), whole.
         Spans of time stop at 100 years (876,000 hours, 52,560,000 minutes,
         36,500 days): beyond that the engines' interval arithmetic and
-        pandas' timestamps overflow with a bare error. The session timeout
-        is whole, as the column that records it. -#}
+        pandas' timestamps overflow with a bare error. Both are whole, as
+        dbt's dateadd rounds them (0.4 hours was 0). The recommender's
+        weights stop at a million, far below where their products
+        overflow to infinity (1e308). -#}
     {%- set bounds = [
-        ("future_tolerance_hours", 0, 876000, false),
+        ("future_tolerance_hours", 0, 876000, true),
         ("session_timeout_minutes", 0, 52560000, true),
         ("association_max_itemset_size", 2, 3, true),
         ("segment_k_min", 2, none, true),
@@ -33,9 +35,9 @@
         ("churn_random_state", 0, 4294967295, true),
         ("recommendation_count", 1, 10000, true),
         ("recommendation_holdout_days", 1, 36500, true),
-        ("recommendation_view_weight", 0, none, false),
-        ("recommendation_cart_weight", 0, none, false),
-        ("recommendation_purchase_weight", 0, none, false),
+        ("recommendation_view_weight", 0, 1000000, false),
+        ("recommendation_cart_weight", 0, 1000000, false),
+        ("recommendation_purchase_weight", 0, 1000000, false),
     ] -%}
     {%- for name, lowest, highest, whole in bounds -%}
         {%- set allowed = (

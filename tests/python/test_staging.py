@@ -298,8 +298,10 @@ BAD_VARS = [
     ("session_timeout_minutes", 0.5, "a whole number from 0 to 52560000"),
     # over 2**31: DuckDB's interval arithmetic failed with a bare error
     ("session_timeout_minutes", 2**31, "a whole number from 0 to 52560000"),
-    ("future_tolerance_hours", "a day", "a number from 0 to 876000"),
-    ("future_tolerance_hours", 2**31, "a number from 0 to 876000"),
+    ("future_tolerance_hours", "a day", "a whole number from 0 to 876000"),
+    ("future_tolerance_hours", 2**31, "a whole number from 0 to 876000"),
+    # dbt's dateadd rounded it to whole hours: 0.4 was 0
+    ("future_tolerance_hours", 0.4, "a whole number from 0 to 876000"),
     ("as_of_date", "2024-13-01", "calendar date"),
     ("as_of_date", "2023-02-29", "calendar date"),
     # pandas' timestamps (the Python models) cannot hold these
@@ -311,6 +313,8 @@ BAD_VARS = [
     ("churn_horizon_days", 200000, "whole number from 1 to 36500"),
     ("recommendation_holdout_days", 200000, "whole number from 1 to 36500"),
     ("churn_max_depth", 5000, "whole number from 1 to 1000"),
+    # scores overflowed to infinity and the ranking stopped
+    ("recommendation_view_weight", 1e308, "a number from 0 to 1000000"),
 ]
 
 
