@@ -18,10 +18,10 @@
     {#- name, lowest allowed, highest allowed (none: no bound), whole.
         Spans of time stop at 100 years (876,000 hours, 52,560,000 minutes,
         36,500 days): beyond that the engines' interval arithmetic and
-        pandas' timestamps overflow with a bare error. Both are whole, as
-        dbt's dateadd rounds them (0.4 hours was 0). The recommender's
-        weights stop at a million, far below where their products
-        overflow to infinity (1e308). -#}
+        pandas' timestamps overflow with a bare error. The tolerance and
+        the timeout are whole, as dbt's dateadd rounds them (0.4 hours was
+        0). The recommender's weights stop at a million, far below where
+        their products overflow to infinity (1e308). -#}
     {%- set bounds = [
         ("future_tolerance_hours", 0, 876000, true),
         ("session_timeout_minutes", 0, 52560000, true),
@@ -118,8 +118,9 @@
     {%- set month_days = [31, 29 if (parts[0] % 4 == 0
         and (parts[0] % 100 != 0 or parts[0] % 400 == 0)) else 28,
         31, 30, 31, 30, 31, 31, 30, 31, 30, 31] -%}
-    {%- if parts[0] < 1900 or parts[0] > 2199 or parts[1] < 1 or parts[1] > 12 or parts[2] < 1
-        or parts[2] > month_days[parts[1] - 1] -%}
+    {%- if parts[0] < 1900 or parts[0] > 2199
+        or parts[1] < 1 or parts[1] > 12
+        or parts[2] < 1 or parts[2] > month_days[parts[1] - 1] -%}
         {{ raise_invalid_var("as_of_date", allowed) }}
     {%- endif -%}
     {{ return(value) }}
