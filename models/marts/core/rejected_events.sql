@@ -7,10 +7,10 @@
     rejected rows here and in int_events_classified by count and a
     checksum of their ids, reasons, row numbers and parsed times, and
     deletes the files that differ; the model then copies the rejected rows
-    of every file this table does not hold. Rebuilding the table on every run read the
-    raw values of all 10 million classified rows at 10 million events
-    (1.8 CPU s of every daily run); the comparison reads the narrow columns
-    of the rejected rows only.
+    of every file this table does not hold. Rebuilding the table on every
+    run read the raw values of all 10 million classified rows at 10
+    million events (1.8 CPU s of every daily run); the comparison reads
+    the narrow columns of the rejected rows only.
 -#}
 {{ config(
     materialized=events_materialization(),
