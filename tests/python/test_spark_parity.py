@@ -220,7 +220,10 @@ def test_comparison_catches_a_changed_measure(sample_build):
     missing row and on a changed key."""
     duck = read_duckdb(sample_build.db_path, "fct_orders")
     nudged = duck.copy()
-    nudged.loc[0, "net_revenue"] += 1e-6
+    # a thousand times the tolerance of this row's value: a fixed 1e-6 was
+    # within it whenever the unordered read put an order above 1,000 first
+    value = nudged.loc[0, "net_revenue"]
+    nudged.loc[0, "net_revenue"] += 1000 * TOLERANCE * max(1.0, abs(value))
     with pytest.raises(AssertionError, match="net_revenue"):
         assert_same_rows("fct_orders", ["order_id"], duck, nudged)
     with pytest.raises(AssertionError, match="rows on DuckDB"):
