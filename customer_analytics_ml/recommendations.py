@@ -43,15 +43,20 @@ How a list is made
 Scale: the events are aggregated in DuckDB (``_read_inputs``), so Python
 sees one row per customer and product, never one per event. Nothing of size
 customers × products is ever dense. Similarities are built in blocks of
-products and customers are scored in batches; rankings sort one packed
-64-bit key per candidate, and reasons look similarities up in a hash of
-packed (product, product) keys.
+products and customers are scored in batches, on as many threads as the
+process may use (at most ``RANK_THREADS`` or CUSTOMER_ANALYTICS_THREADS;
+the sparse products and NumPy's sorts let go of Python's lock); rankings sort one packed 64-bit key per
+candidate, and reasons look similarities up in a hash of packed (product,
+product) keys.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -85,6 +90,10 @@ __all__ = [
 NEIGHBOUR_COUNT = 30
 CONTENT_WEIGHT = 0.5
 CUSTOMER_BATCH_SIZE = 10_000
+# Threads that rank batches of customers side by side (fewer when the
+# process may use fewer cores). Each holds one batch's candidates, about
+# 100 MB at 10 million events.
+RANK_THREADS = 4
 SIMILARITY_BLOCK_CELLS = 16_000_000
 SCORE_DECIMALS = 9
 
@@ -882,21 +891,22 @@ def recommend(
         raise ValueError(f"too many products to rank ({product_count})")
     batch_size = max(1, min(batch_size, 2**row_bits))
 
-    similarities = _similarity_lookup(model, product_bits)
-    parts = []
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start : start + batch_size]
-        picked = _rank_batch(
-            model,
-            batch,
-            count=count,
-            allow_repeat=allow_repeat_purchases,
-            popularity_only=popularity_only,
-            product_bits=product_bits,
-            similarities=similarities,
-        )
+    rank = partial(
+        _rank_batch,
+        model,
+        count=count,
+        allow_repeat=allow_repeat_purchases,
+        popularity_only=popularity_only,
+        product_bits=product_bits,
+        similarities=_similarity_lookup(model, product_bits),
+    )
+    starts = range(0, len(rows), batch_size)
+    # Batches are independent and come back in their order, so the lists
+    # are the same whatever the number of threads.
+    with ThreadPoolExecutor(_rank_thread_count(len(starts))) as pool:
+        parts = list(pool.map(rank, [rows[s : s + batch_size] for s in starts]))
+    for start, picked in zip(starts, parts):
         picked["customer"] = start + picked.pop("batch_row")
-        parts.append(picked)
     table = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     ids = {
         "customer_id": (customer_ids, table.pop("customer")),
@@ -911,6 +921,20 @@ def recommend(
     for column, (values, position) in ids.items():
         table[column] = values[position]
     return typed_frame(table, RECOMMENDATIONS_SCHEMA)
+
+
+def _rank_thread_count(batch_count):
+    """Threads for ``recommend``: the cores this process may use, no more
+    than CUSTOMER_ANALYTICS_THREADS when that is set (the profile's DuckDB
+    and dbt threads), at most ``RANK_THREADS`` and at most one per batch."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    setting = os.environ.get("CUSTOMER_ANALYTICS_THREADS", "").strip()
+    if setting.isdigit() and int(setting) > 0:
+        cores = min(cores, int(setting))
+    return max(1, min(RANK_THREADS, cores, batch_count))
 
 
 def _rank_batch(
@@ -1051,7 +1075,12 @@ def _similarity_lookup(model, product_bits):
             similarity.data
         )
         values.append(np.append(stored, 0.0))
-    return pd.Index(keys), values[0], values[1], product_bits
+    index = pd.Index(keys)
+    # Build the hash now: the batches' threads then only read it (pandas
+    # fills it on first use, and two threads doing so at once can disagree;
+    # pandas-dev/pandas#21150).
+    index.get_indexer(keys[:1])
+    return index, values[0], values[1], product_bits
 
 
 def _quantise(scores):

@@ -216,6 +216,30 @@ def test_any_row_order_and_batch_size_give_the_same_tables(planted):
     pd.testing.assert_frame_equal(rec.recommend(model, count=5, batch_size=7), lists)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_threads_rank_batches_into_the_same_lists(planted, monkeypatch, threads):
+    events, lists = planted
+    model = rec.fit_recommender(events)
+    monkeypatch.setattr(rec, "_rank_thread_count", lambda batches: threads)
+    # batches of 3 customers: many batches, finishing in any order
+    pd.testing.assert_frame_equal(rec.recommend(model, count=5, batch_size=3), lists)
+
+
+def test_thread_count_follows_cores_setting_cap_and_batches(monkeypatch):
+    monkeypatch.delenv("CUSTOMER_ANALYTICS_THREADS", raising=False)
+    monkeypatch.setattr(rec.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert rec._rank_thread_count(50) == min(2, rec.RANK_THREADS)
+    assert rec._rank_thread_count(1) == 1
+    assert rec._rank_thread_count(0) == 1
+    monkeypatch.setattr(rec.os, "sched_getaffinity", lambda pid: set(range(64)))
+    assert rec._rank_thread_count(50) == rec.RANK_THREADS
+    monkeypatch.setenv("CUSTOMER_ANALYTICS_THREADS", "1")
+    assert rec._rank_thread_count(50) == 1
+    # the profile's own default applies to anything that is not a count
+    monkeypatch.setenv("CUSTOMER_ANALYTICS_THREADS", "two")
+    assert rec._rank_thread_count(50) == rec.RANK_THREADS
+
+
 def test_tables_have_the_documented_columns_and_types(planted):
     events, lists = planted
     evaluation = rec.evaluate_recommendations(
