@@ -45,9 +45,9 @@ sees one row per customer and product, never one per event. Nothing of size
 customers × products is ever dense. Similarities are built in blocks of
 products and customers are scored in batches, on as many threads as the
 process may use (at most ``RANK_THREADS`` or CUSTOMER_ANALYTICS_THREADS;
-the sparse products and NumPy's sorts let go of Python's lock); rankings sort one packed 64-bit key per
-candidate, and reasons look similarities up in a hash of packed (product,
-product) keys.
+the sparse products and NumPy's sorts let go of Python's lock); rankings
+sort one packed 64-bit key per candidate, and reasons look similarities up
+in a hash of packed (product, product) keys.
 """
 
 from __future__ import annotations
