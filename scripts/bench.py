@@ -20,6 +20,8 @@ its own process so that wall time and peak memory are comparable:
 - mlxtend:     fpgrowth + association_rules on the order baskets, stopped
                after --mlxtend-timeout seconds ("cap hit").
 
+The compared computations (the floor's scan, pandas', mlxtend's and the SQL
+alone) each run TIMING_RUNS times in their process, and the median counts.
 Peak memory is the largest sum of VmRSS over the process and its children,
 read from /proc every 0.1 s (pages shared between processes count twice);
 CPU seconds are the tree's user plus system time. The dbt builds mine rules
@@ -51,6 +53,7 @@ import platform
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -68,6 +71,11 @@ MIN_SUPPORT = 0.01  # association_min_support
 MIN_CONFIDENCE = 0.3  # association_min_confidence
 MAX_ITEMSET_SIZE = 3  # association_max_itemset_size
 DENSE_BASKET_CELLS = 500_000_000  # above this, mlxtend gets a sparse one-hot
+# Each compared computation (the floor's scan, pandas', mlxtend's and the
+# SQL alone) runs this many times in its process and the median counts: a
+# single run of a few seconds moved by 20-40% from one run of the script to
+# the next on a shared host (mlxtend's rules: 3.3 to 5.6 s on the same data).
+TIMING_RUNS = 3
 
 # The work pandas does for sessionization (a session number per customer
 # event from customer_id and event_at; no tie-break, no session id, no other
@@ -259,6 +267,19 @@ def _tail(path, lines=LOG_TAIL_LINES):
 # ---------------------------------------------------------------------------
 
 
+def median_run(compute, runs=TIMING_RUNS, *, after=None):
+    """Median wall seconds of ``compute()`` over ``runs`` calls, and the
+    last call's result; ``after()``, untimed, follows each call."""
+    seconds = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        result = compute()
+        seconds.append(time.perf_counter() - began)
+        if after is not None:
+            after()
+    return statistics.median(seconds), result
+
+
 def stage_floor(events_path):
     """One DuckDB scan of the raw file that reads every column."""
     import duckdb
@@ -274,10 +295,11 @@ def stage_floor(events_path):
         row[0] for row in con.execute(f"describe select * from {source}").fetchall()
     ]
     touched = ", ".join(f'sum(length(cast("{c}" as varchar)))' for c in columns)
-    began = time.perf_counter()
-    row = con.execute(f"select count(*), {touched} from {source}").fetchone()
+    scan_s, row = median_run(
+        lambda: con.execute(f"select count(*), {touched} from {source}").fetchone()
+    )
     return {
-        "scan_s": time.perf_counter() - began,
+        "scan_s": scan_s,
         "rows": row[0],
         "columns": len(columns),
     }
@@ -305,20 +327,25 @@ def stage_pandas_sessions(events_path):
     events, read_s, parse_s = _read_events(
         events_path, ["customer_id", "event_at", "event_type"]
     )
-    began = time.perf_counter()
-    events = events.sort_values(["customer_id", "event_at"], kind="stable")
-    gap = events.groupby("customer_id")["event_at"].diff()
-    timeout = pd.Timedelta(minutes=SESSION_TIMEOUT_MINUTES)
-    events["is_new_session"] = gap.isna() | (gap > timeout)
-    events["session_number"] = events.groupby("customer_id")["is_new_session"].cumsum()
-    sessionize_s = time.perf_counter() - began
-    began = time.perf_counter()
-    sessions = events.groupby(["customer_id", "session_number"]).agg(
-        started_at=("event_at", "min"),
-        ended_at=("event_at", "max"),
-        event_count=("event_type", "size"),
-    )
-    aggregate_s = time.perf_counter() - began
+
+    def sessionize():
+        ordered = events.sort_values(["customer_id", "event_at"], kind="stable")
+        gap = ordered.groupby("customer_id")["event_at"].diff()
+        timeout = pd.Timedelta(minutes=SESSION_TIMEOUT_MINUTES)
+        ordered["is_new_session"] = gap.isna() | (gap > timeout)
+        by_customer = ordered.groupby("customer_id")["is_new_session"]
+        ordered["session_number"] = by_customer.cumsum()
+        return ordered
+
+    def aggregate():
+        return sessionized.groupby(["customer_id", "session_number"]).agg(
+            started_at=("event_at", "min"),
+            ended_at=("event_at", "max"),
+            event_count=("event_type", "size"),
+        )
+
+    sessionize_s, sessionized = median_run(sessionize)
+    aggregate_s, sessions = median_run(aggregate)
     return {
         "read_s": read_s,
         "parse_s": parse_s,
@@ -338,23 +365,28 @@ def stage_pandas_rfm(events_path):
         events_path,
         ["customer_id", "event_at", "event_type", "price", "quantity", "order_id"],
     )
-    began = time.perf_counter()
-    sales = events[events["event_type"].isin(["purchase", "return"])].copy()
-    price = pd.to_numeric(sales["price"], errors="coerce")
-    quantity = pd.to_numeric(sales["quantity"], errors="coerce").fillna(1).abs()
-    sign = np.where(sales["event_type"] == "return", -1.0, 1.0)
-    sales["amount"] = price * quantity * sign
-    as_of = events["event_at"].max().normalize() + pd.Timedelta(days=1)
-    purchases = sales[sales["event_type"] == "purchase"]
-    rfm = purchases.groupby("customer_id").agg(
-        last_order_at=("event_at", "max"), frequency=("order_id", "nunique")
-    )
-    rfm["recency_days"] = (as_of - rfm["last_order_at"]).dt.days
-    rfm["monetary"] = sales.groupby("customer_id")["amount"].sum().reindex(rfm.index)
+
+    def compute():
+        sales = events[events["event_type"].isin(["purchase", "return"])].copy()
+        price = pd.to_numeric(sales["price"], errors="coerce")
+        quantity = pd.to_numeric(sales["quantity"], errors="coerce").fillna(1).abs()
+        sign = np.where(sales["event_type"] == "return", -1.0, 1.0)
+        sales["amount"] = price * quantity * sign
+        as_of = events["event_at"].max().normalize() + pd.Timedelta(days=1)
+        purchases = sales[sales["event_type"] == "purchase"]
+        rfm = purchases.groupby("customer_id").agg(
+            last_order_at=("event_at", "max"), frequency=("order_id", "nunique")
+        )
+        rfm["recency_days"] = (as_of - rfm["last_order_at"]).dt.days
+        monetary = sales.groupby("customer_id")["amount"].sum()
+        rfm["monetary"] = monetary.reindex(rfm.index)
+        return rfm
+
+    compute_s, rfm = median_run(compute)
     return {
         "read_s": read_s,
         "parse_s": parse_s,
-        "compute_s": time.perf_counter() - began,
+        "compute_s": compute_s,
         "customers": int(len(rfm)),
     }
 
@@ -380,19 +412,26 @@ def stage_mlxtend(events_path):
     else:
         onehot = pd.DataFrame(encoded, columns=encoder.columns_)
     prepare_s = time.perf_counter() - began
-    began = time.perf_counter()
-    frequent = fpgrowth(
-        onehot, min_support=MIN_SUPPORT, use_colnames=True, max_len=MAX_ITEMSET_SIZE
-    )
-    rules = association_rules(
-        frequent,
-        num_itemsets=len(baskets),
-        metric="confidence",
-        min_threshold=MIN_CONFIDENCE,
-    )
+
+    def mine():
+        frequent = fpgrowth(
+            onehot,
+            min_support=MIN_SUPPORT,
+            use_colnames=True,
+            max_len=MAX_ITEMSET_SIZE,
+        )
+        rules = association_rules(
+            frequent,
+            num_itemsets=len(baskets),
+            metric="confidence",
+            min_threshold=MIN_CONFIDENCE,
+        )
+        return frequent, rules
+
+    compute_s, (frequent, rules) = median_run(mine)
     return {
         "prepare_s": prepare_s,
-        "compute_s": time.perf_counter() - began,
+        "compute_s": compute_s,
         "orders": int(len(baskets)),
         "itemsets": int(len(frequent)),
         "rules": int(len(rules)),
@@ -401,7 +440,7 @@ def stage_mlxtend(events_path):
 
 
 def stage_sql_queries(size_dir):
-    """The compiled SQL of the compared models, each run once against the
+    """The compiled SQL of the compared models, each run against the
     warehouse the full build left, into an in-memory temporary table: what
     the SQL costs without dbt around it and without writing a stored table
     (the pandas and mlxtend timings do not write one either)."""
@@ -438,10 +477,10 @@ def stage_sql_queries(size_dir):
                 if path is None or not path.exists():
                     continue
                 sql = path.read_text()
-            began = time.perf_counter()
-            con.execute(f"create or replace temp table bench_query as {sql}")
-            seconds[name] = time.perf_counter() - began
-            con.execute("drop table bench_query")
+            seconds[name], _ = median_run(
+                lambda sql=sql: con.execute(f"create temp table bench_query as {sql}"),
+                after=lambda: con.execute("drop table bench_query"),
+            )
     return {"query_s": seconds}
 
 
@@ -1135,9 +1174,11 @@ def render(results, machine, args):
         )
         + '. "dbt models s" are dbt\'s execution times: the query plus '
         "writing the table, its contract and its column comments. \"SQL alone "
-        's" runs the same compiled SQL once more after the build into an '
+        's" runs the same compiled SQL again after the build into an '
         "in-memory temporary table, as the alternatives keep their results in "
-        'memory. For mlxtend, "read s" is reading the file and building the '
+        "memory. It, pandas' and mlxtend's compute and the floor's scan are "
+        f"each the median of {TIMING_RUNS} runs in one process. For mlxtend, "
+        '"read s" is reading the file and building the '
         "one-hot basket table. Both sides mine at support "
         f"{MIN_SUPPORT:g}, confidence {MIN_CONFIDENCE:g}, itemsets up to "
         f"{MAX_ITEMSET_SIZE} (passed to dbt as vars).",
