@@ -98,12 +98,16 @@ def mlxtend_rules(
     )
     if itemsets.empty:
         return pd.DataFrame(columns=["antecedent_key", "consequent"]), basket_count
-    rules = association_rules(
-        itemsets,
-        num_itemsets=basket_count,
-        metric="confidence",
-        min_threshold=min_confidence,
-    )
+    # mlxtend divides by zero for rules whose consequent is in every basket
+    # (its certainty, computed inside np.where), and numpy warns; the
+    # comparison below handles such cells itself (assert_same_as_mlxtend).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rules = association_rules(
+            itemsets,
+            num_itemsets=basket_count,
+            metric="confidence",
+            min_threshold=min_confidence,
+        )
     rules = rules[rules["consequents"].map(len) == 1].copy()
     rules["antecedent_key"] = rules["antecedents"].map(antecedent_key)
     rules["consequent"] = rules["consequents"].map(lambda items: next(iter(items)))
