@@ -898,7 +898,10 @@ def recommend(
         allow_repeat=allow_repeat_purchases,
         popularity_only=popularity_only,
         product_bits=product_bits,
-        similarities=_similarity_lookup(model, product_bits),
+        # the popularity baseline explains no personal pick
+        similarities=None if popularity_only else _similarity_lookup(
+            model, product_bits
+        ),
     )
     starts = range(0, len(rows), batch_size)
     # Batches are independent and come back in their order, so the lists
