@@ -280,16 +280,22 @@ def median_run(compute, runs=TIMING_RUNS, *, after=None):
     return statistics.median(seconds), result
 
 
-def stage_floor(events_path):
-    """One DuckDB scan of the raw file that reads every column."""
+def connect_like_profile(database=None):
+    """A DuckDB connection (in memory without ``database``) with the
+    project profile's threads and memory limit."""
     import duckdb
 
-    con = duckdb.connect()
-    # The same limits as the project's profile.
+    con = duckdb.connect(str(database) if database else ":memory:")
     threads = os.environ.get("CUSTOMER_ANALYTICS_THREADS", "2")
     memory_limit = os.environ.get("CUSTOMER_ANALYTICS_MEMORY_LIMIT", "3GB")
     con.execute(f"set threads = {threads}")
     con.execute(f"set memory_limit = '{memory_limit}'")
+    return con
+
+
+def stage_floor(events_path):
+    """One DuckDB scan of the raw file that reads every column."""
+    con = connect_like_profile()
     source = f"read_parquet('{events_path}')"
     columns = [
         row[0] for row in con.execute(f"describe select * from {source}").fetchall()
@@ -444,8 +450,6 @@ def stage_sql_queries(size_dir):
     warehouse the full build left, into an in-memory temporary table: what
     the SQL costs without dbt around it and without writing a stored table
     (the pandas and mlxtend timings do not write one either)."""
-    import duckdb
-
     size_dir = Path(size_dir)
     target = size_dir / "target_full"
     # the model's own compiled file, not a unit test's (which has fixtures)
@@ -458,11 +462,7 @@ def stage_sql_queries(size_dir):
         for node in nodes.values()
         if node["resource_type"] == "model"
     }
-    con = duckdb.connect(str(size_dir / "warehouse.duckdb"))
-    threads = os.environ.get("CUSTOMER_ANALYTICS_THREADS", "2")
-    memory_limit = os.environ.get("CUSTOMER_ANALYTICS_MEMORY_LIMIT", "3GB")
-    con.execute(f"set threads = {threads}")
-    con.execute(f"set memory_limit = '{memory_limit}'")
+    con = connect_like_profile(size_dir / "warehouse.duckdb")
     con.execute(f"set temp_directory = '{size_dir / 'duckdb_tmp'}'")
     con.execute("set TimeZone = 'UTC'")
     seconds = {}
