@@ -17,8 +17,9 @@ its own process so that wall time and peak memory are comparable:
                test run;
 - floor:       one DuckDB scan of the raw Parquet touching every column;
 - pandas:      notebook-style sessionization (30-minute rule) and RFM;
-- mlxtend:     fpgrowth + association_rules on the order baskets, stopped
-               after --mlxtend-timeout seconds ("cap hit").
+- mlxtend:     the order baskets, mlxtend's one-hot encoding, fpgrowth and
+               association_rules from the purchase lines, stopped after
+               --mlxtend-timeout seconds ("cap hit").
 
 The compared computations (the floor's scan, pandas', mlxtend's and the SQL
 alone) each run TIMING_RUNS times in their process, and the median counts.
@@ -151,9 +152,16 @@ COMPARED_STAGES = (
     (
         "association rules",
         ("association_rules",),
-        "mlxtend fpgrowth + association_rules",
+        "mlxtend baskets + one-hot + fpgrowth + association_rules",
         "mlxtend",
         "compute_s",
+    ),
+    (
+        "association rules, mlxtend's mining only",
+        ("association_rules",),
+        "mlxtend fpgrowth + association_rules",
+        "mlxtend",
+        "mining_s",
     ),
 )
 
@@ -398,7 +406,10 @@ def stage_pandas_rfm(events_path):
 
 
 def stage_mlxtend(events_path):
-    """fpgrowth and association_rules on the baskets of purchase orders."""
+    """Association rules with mlxtend from the purchase lines, the way the
+    SQL gets them from int_order_lines: baskets (the distinct products of
+    each order), mlxtend's one-hot encoding, then fpgrowth and
+    association_rules. The baskets and the mining are timed apart."""
     import pandas as pd
     from mlxtend.frequent_patterns import association_rules, fpgrowth
     from mlxtend.preprocessing import TransactionEncoder
@@ -408,16 +419,22 @@ def stage_mlxtend(events_path):
         events_path, columns=["event_type", "order_id", "product_id"]
     )
     lines = lines[lines["event_type"].eq("purchase")].dropna()
-    baskets = lines.groupby("order_id")["product_id"].agg(lambda p: sorted(set(p)))
-    encoder = TransactionEncoder().fit(baskets)
-    cells = len(baskets) * len(encoder.columns_)
-    sparse = cells > DENSE_BASKET_CELLS
-    encoded = encoder.transform(baskets, sparse=sparse)
-    if sparse:
-        onehot = pd.DataFrame.sparse.from_spmatrix(encoded, columns=encoder.columns_)
-    else:
-        onehot = pd.DataFrame(encoded, columns=encoder.columns_)
-    prepare_s = time.perf_counter() - began
+    read_s = time.perf_counter() - began
+
+    def encode():
+        baskets = lines.groupby("order_id")["product_id"].agg(
+            lambda products: sorted(set(products))
+        )
+        encoder = TransactionEncoder().fit(baskets)
+        sparse = len(baskets) * len(encoder.columns_) > DENSE_BASKET_CELLS
+        encoded = encoder.transform(baskets, sparse=sparse)
+        if sparse:
+            onehot = pd.DataFrame.sparse.from_spmatrix(
+                encoded, columns=encoder.columns_
+            )
+        else:
+            onehot = pd.DataFrame(encoded, columns=encoder.columns_)
+        return onehot, sparse
 
     def mine():
         frequent = fpgrowth(
@@ -428,17 +445,20 @@ def stage_mlxtend(events_path):
         )
         rules = association_rules(
             frequent,
-            num_itemsets=len(baskets),
+            num_itemsets=len(onehot),
             metric="confidence",
             min_threshold=MIN_CONFIDENCE,
         )
         return frequent, rules
 
-    compute_s, (frequent, rules) = median_run(mine)
+    baskets_s, (onehot, sparse) = median_run(encode)
+    mining_s, (frequent, rules) = median_run(mine)
     return {
-        "prepare_s": prepare_s,
-        "compute_s": compute_s,
-        "orders": int(len(baskets)),
+        "read_s": read_s,
+        "baskets_s": baskets_s,
+        "mining_s": mining_s,
+        "compute_s": baskets_s + mining_s,
+        "orders": int(len(onehot)),
         "itemsets": int(len(frequent)),
         "rules": int(len(rules)),
         "one_hot": "sparse" if sparse else "dense",
@@ -908,6 +928,7 @@ def check_targets(r):
     )
     mlxtend = r["mlxtend"]
     rules_alt = mlxtend.get("compute_s") if mlxtend["status"] == "ok" else None
+    mining_alt = mlxtend.get("mining_s") if mlxtend["status"] == "ok" else None
 
     def row(target, numerator, denominator, limit, *, at_least, unit="×"):
         if numerator is None or not denominator:
@@ -992,7 +1013,7 @@ def check_targets(r):
         ),
         row(
             f"association rules (model) at least {RULES_SPEEDUP_TARGET}× faster "
-            "than mlxtend",
+            "than mlxtend (baskets + one-hot + mining)",
             rules_alt,
             rules_sql,
             RULES_SPEEDUP_TARGET,
@@ -1000,8 +1021,16 @@ def check_targets(r):
         ),
         row(
             f"association rules (SQL alone) at least {RULES_SPEEDUP_TARGET}× "
-            "faster than mlxtend",
+            "faster than mlxtend (baskets + one-hot + mining)",
             rules_alt,
+            rules_alone,
+            RULES_SPEEDUP_TARGET,
+            at_least=True,
+        ),
+        row(
+            f"association rules (SQL alone, its baskets included) at least "
+            f"{RULES_SPEEDUP_TARGET}× faster than mlxtend's mining alone",
+            mining_alt,
             rules_alone,
             RULES_SPEEDUP_TARGET,
             at_least=True,
@@ -1044,13 +1073,14 @@ def check_targets(r):
         ),
     ]
     if mlxtend["status"] == "cap hit":
-        # mlxtend took at least the cap, so each ratio is at least this
+        # mlxtend took at least the cap, so each ratio against its whole
+        # work is at least this; how long the mining alone took is unknown
         rules_rows = [
             index
             for index, (target, *_) in enumerate(rows)
             if target.startswith("association rules")
         ]
-        for index, sql in zip(rules_rows, (rules_sql, rules_alone)):
+        for index, sql in zip(rules_rows, (rules_sql, rules_alone, None)):
             if sql:
                 bound = mlxtend["wall_s"] / sql
                 rows[index] = (
@@ -1178,8 +1208,12 @@ def render(results, machine, args):
         "in-memory temporary table, as the alternatives keep their results in "
         "memory. It, pandas' and mlxtend's compute and the floor's scan are "
         f"each the median of {TIMING_RUNS} runs in one process. For mlxtend, "
-        '"read s" is reading the file and building the '
-        "one-hot basket table. Both sides mine at support "
+        '"read s" is reading the file and keeping the purchase lines (the '
+        "SQL reads them from int_order_lines), and its compute is building "
+        "the baskets and mlxtend's one-hot table, then mining; the row "
+        "\"mlxtend's mining only\" leaves the baskets and the one-hot table "
+        "out of mlxtend's time while the SQL still builds its baskets. Both "
+        "sides mine at support "
         f"{MIN_SUPPORT:g}, confidence {MIN_CONFIDENCE:g}, itemsets up to "
         f"{MAX_ITEMSET_SIZE} (passed to dbt as vars).",
         "",

@@ -32,16 +32,15 @@ REASONS = (
 )
 
 
-def _load_generator():
-    spec = importlib.util.spec_from_file_location(
-        "generate_events", SCRIPTS / "generate_events.py"
-    )
+def _load_script(name):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-generator = _load_generator()
+generator = _load_script("generate_events")
+bench = _load_script("bench")
 
 
 def _content_hash(path):
@@ -354,7 +353,9 @@ def test_tiny_benchmark_run(tmp_path):
     assert result["pandas_sessions"]["sessions"] > 0
     assert result["pandas_rfm"]["status"] == "ok"
     assert result["pandas_rfm"]["customers"] > 0
-    assert result["mlxtend"]["status"] in ("ok", "cap hit")
+    mlxtend = result["mlxtend"]
+    assert mlxtend["status"] == "ok" and mlxtend["rules"] > 0
+    assert mlxtend["compute_s"] == mlxtend["baskets_s"] + mlxtend["mining_s"]
     text = report.read_text()
     assert "cores" in text and "GiB memory" in text and "duckdb 1.5.6" in text
     assert "| 2,000 | sessions |" in text
@@ -364,3 +365,43 @@ def test_tiny_benchmark_run(tmp_path):
             f"| 2,000 | recommendation models, training and evaluation, "
             f"under 60 s, {where}"
         ) in text
+
+
+def _rules_rows(mlxtend):
+    """The association-rules target rows for one size whose rules model
+    took 0.5 s in dbt and 0.2 s alone."""
+    result = {
+        "full": {
+            "status": "ok",
+            "wall_s": 100.0,
+            "peak_rss_mb": 1000.0,
+            "models": {"association_rules": {"status": "success", "seconds": 0.5}},
+        },
+        "floor": {"status": "ok", "scan_s": 1.0},
+        "pandas_sessions": {"status": "failed"},
+        "mlxtend": mlxtend,
+        "sql_queries": {"status": "ok", "query_s": {"association_rules": 0.2}},
+    }
+    return [
+        (measured, met)
+        for target, measured, met in bench.check_targets(result)
+        if target.startswith("association rules")
+    ]
+
+
+def test_rules_targets_compare_mlxtend_whole_and_mining_alone():
+    """The model and the SQL alone against mlxtend's baskets, one-hot and
+    mining (8 s); the SQL alone also against the mining alone (3 s)."""
+    rows = _rules_rows({"status": "ok", "compute_s": 8.0, "mining_s": 3.0})
+    assert rows == [("16.00×", False), ("40.00×", True), ("15.00×", False)]
+
+
+def test_rules_targets_when_mlxtend_hits_its_cap():
+    """A capped mlxtend bounds the ratios against its whole work from
+    below; the mining alone has no time, so its row has no verdict."""
+    rows = _rules_rows({"status": "cap hit", "wall_s": 60.0})
+    assert rows == [
+        ("> 120× (mlxtend cap hit)", True),
+        ("> 300× (mlxtend cap hit)", True),
+        ("n/a", None),
+    ]
