@@ -337,6 +337,74 @@
 {%- endmacro %}
 
 {#-
+    Whole sessions from the batches alone (fct_sessions). A run of
+    int_events_sessionized rewrites a touched key from the start of its
+    last session before the change on, and a forgotten key from its first
+    event. So for each key with rows in the batches a reader has not taken
+    in, take the smallest session_number among those rows: every event of
+    that session and of the key's later ones is in those batches, and the
+    key's earlier sessions have not changed since the reader took them in.
+    A reader that keeps session_number can then replace just those
+    sessions, read from the batches' rows, which are the last ones written
+    and so sit together at the end of the table, where DuckDB skips the
+    rest by each row group's minimum and maximum. Matching every row
+    against the changed keys read all 10 million rows instead (at 10
+    million events with one new day: 383 thousand rows of 7,525 keys
+    against 108 thousand rows of the 15 thousand sessions that can change).
+-#}
+
+{#-
+    sessions_unread_rows(consumed_batch, batch_column)
+    A condition on int_events_sessionized's sessionized_batch (batch_column)
+    that keeps the rows of the batches after consumed_batch; true when the
+    reader rebuilds everything (consumed_batch is none).
+-#}
+{% macro sessions_unread_rows(consumed_batch, batch_column="sessionized_batch") -%}
+    {%- if consumed_batch is none -%}
+        true
+    {%- else -%}
+        {{ batch_column }} > {{ consumed_batch }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    sessions_reader_forget_changed_sessions(sessionized)
+    Pre-hook of a reader with one row per session and its session_number
+    (fct_sessions): deletes, per key, the sessions from the smallest number
+    among the rows of the batches it has not taken in (see above), and
+    every session of a key forgotten in those batches, which removes the
+    keys with no events left; all rows when it has no record.
+-#}
+{% macro sessions_reader_forget_changed_sessions(sessionized) -%}
+    {%- if not (sessions_keeps_batches() and is_incremental()) -%}
+        {{ return("") }}
+    {%- endif -%}
+    {%- set consumed = sessions_reader_batch(sessionized) -%}
+    {%- if consumed is none %}
+    delete from {{ this }}
+    {%- else %}
+    delete from {{ this }} as built
+    using (
+        select
+            sessionization_key,
+            min(session_number) as first_changed_number
+        from {{ sessionized }}
+        where {{ sessions_unread_rows(consumed) }}
+        group by 1
+    ) as changed
+    where
+        built.sessionization_key = changed.sessionization_key
+        and built.session_number >= changed.first_changed_number;
+    delete from {{ this }}
+    where sessionization_key in (
+        select sessionization_key
+        from {{ sessions_bookkeeping_relation(sessionized, "forgotten_events") }}
+        where {{ sessions_unread_rows(consumed) }}
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#-
     sessions_changed_customers(sessionized, order_lines, consumed_batch)
     For a reader of customers' orders (dim_customers): the customers of
     rows written or forgotten in a later batch (sessions_changed), and
