@@ -12,18 +12,20 @@
     Why a table of its own: grouping every event with a product by session
     and product (6.3 million groups at 10 million events) was most of
     dim_products' time, and dim_products is rebuilt on every run. Here it
-    is incremental like fct_sessions: a run rebuilds the sessionization
-    keys that int_events_sessionized wrote, or forgot, in a batch this
-    model has not taken in yet (macros/sessions_incremental.sql,
-    "Batches"), so a daily run groups the events of the changed keys only.
+    is incremental like fct_sessions: a run rebuilds, per sessionization
+    key that int_events_sessionized wrote, or forgot, in a batch this
+    model has not taken in yet, the sessions from the first one those
+    rows belong to on (macros/sessions_incremental.sql, "Whole sessions
+    from the batches alone"; session_number is here for that), so a daily
+    run groups the rows of those batches only.
     A table rebuilt whole where the session models are (Spark).
 -#}
 {{ config(
     materialized=sessions_materialization(),
     incremental_strategy="append",
     on_schema_change="fail",
-    pre_hook="{{ sessions_reader_forget_changed(
-        ref('int_events_sessionized'), 'sessionization_key'
+    pre_hook="{{ sessions_reader_forget_changed_sessions(
+        ref('int_events_sessionized')
     ) }}",
     post_hook="{{ sessions_reader_record(ref('int_events_sessionized')) }}"
 ) }}
@@ -32,33 +34,22 @@
 ) %}
 with
 
-{% if consumed_batch is not none %}
-
-touched_keys as (
-
-    {{ sessions_changed(
-        ref("int_events_sessionized"), consumed_batch, "sessionization_key"
-    ) }}
-
-),
-
-{% endif %}
-
 product_events as (
 
     select
         sessionized.sessionization_key,
+        sessionized.session_number,
         sessionized.session_id,
         sessionized.product_id,
         sessionized.event_type,
         sessionized.event_at
 
     from {{ ref("int_events_sessionized") }} as sessionized
-    {%- if consumed_batch is not none %}
-    inner join touched_keys
-        on sessionized.sessionization_key = touched_keys.sessionization_key
-    {%- endif %}
-    where sessionized.product_id is not null
+    where
+        sessionized.product_id is not null
+        and {{ sessions_unread_rows(
+            consumed_batch, "sessionized.sessionized_batch"
+        ) }}
 
 ),
 
@@ -68,6 +59,7 @@ steps as (
         session_id,
         product_id,
         sessionization_key,
+        session_number,
 
         min(case when event_type = 'view' then event_at end) as first_view_at,
         min(case when event_type = 'cart' then event_at end) as first_cart_at,
@@ -76,7 +68,7 @@ steps as (
             as last_purchase_at
 
     from product_events
-    group by 1, 2, 3
+    group by 1, 2, 3, 4
 
 )
 
