@@ -157,10 +157,12 @@
       order id of every row the pre-hook deleted because its event left
       fct_events, with the batch that deleted it. A reader must revisit them even when nothing
       of theirs is left to carry a batch number.
-    A reader rebuilds the keys (customers, products) that appear in any
+    A reader rebuilds the keys (customers, orders) that appear in any
     batch after the one it has taken in - all of them, so a reader that
     missed runs (skipped, failed, or not selected) catches up in one run -
-    and then records the last batch. Rows of one event_id never change
+    and then records the last batch; fct_sessions and int_session_products
+    rebuild a part of each such key only ("Whole sessions from the batches
+    alone" below). Rows of one event_id never change
     key, customer or product: event_id is the md5 of the raw row, so a
     changed value is a new event and the old one counts as forgotten.
     A full refresh of int_events_sessionized numbers everything 0 again and
@@ -313,31 +315,29 @@
 {%- endmacro %}
 
 {#-
-    sessions_reader_forget_changed(sessionized, column)
-    Pre-hook of a reader: deletes its rows for every changed value of
-    `column` (all rows when it has no record); the model then inserts
-    them again from their whole history. Deleting first also removes the
-    keys, customers or products that have no events left.
+    sessions_reader_forget_changed_customers(sessionized, order_lines)
+    Pre-hook of a reader with one row per customer (dim_customers):
+    deletes the rows of every changed customer (sessions_changed_customers
+    below; all rows when it has no record); the model then inserts them
+    again from their whole history. Deleting first also removes the
+    customers that have no events left.
 -#}
-{% macro sessions_reader_forget_changed(sessionized, column, order_lines=none) -%}
+{% macro sessions_reader_forget_changed_customers(sessionized, order_lines) -%}
     {%- if not (sessions_keeps_batches() and is_incremental()) -%}
         {{ return("") }}
     {%- endif -%}
     {%- set consumed = sessions_reader_batch(sessionized) -%}
     delete from {{ this }}
     {%- if consumed is not none %}
-    where {{ column }} in (
-        {%- if order_lines is none %}
-        {{ sessions_changed(sessionized, consumed, column) }}
-        {%- else %}
+    where customer_id in (
         {{ sessions_changed_customers(sessionized, order_lines, consumed) }}
-        {%- endif %}
     )
     {%- endif %}
 {%- endmacro %}
 
 {#-
-    Whole sessions from the batches alone (fct_sessions). A run of
+    Whole sessions from the batches alone (fct_sessions,
+    int_session_products). A run of
     int_events_sessionized rewrites a touched key from the start of its
     last session before the change on, and a forgotten key from its first
     event. So for each key with rows in the batches a reader has not taken

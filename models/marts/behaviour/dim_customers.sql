@@ -40,8 +40,8 @@
     materialized=sessions_materialization(),
     incremental_strategy="append",
     on_schema_change="fail",
-    pre_hook="{{ sessions_reader_forget_changed(
-        ref('int_events_sessionized'), 'customer_id', ref('int_order_lines')
+    pre_hook="{{ sessions_reader_forget_changed_customers(
+        ref('int_events_sessionized'), ref('int_order_lines')
     ) }}",
     post_hook="{{ sessions_reader_record(
         ref('int_events_sessionized'), also_after=['fct_sessions']
