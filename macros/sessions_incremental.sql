@@ -369,11 +369,12 @@
 
 {#-
     sessions_reader_forget_changed_sessions(sessionized)
-    Pre-hook of a reader with one row per session and its session_number
-    (fct_sessions): deletes, per key, the sessions from the smallest number
-    among the rows of the batches it has not taken in (see above), and
-    every session of a key forgotten in those batches, which removes the
-    keys with no events left; all rows when it has no record.
+    Pre-hook of a reader whose rows carry the session's key and
+    session_number (fct_sessions, int_session_products): deletes, per
+    key, the sessions from the smallest number among the rows of the
+    batches it has not taken in (see above), and every session of a key
+    forgotten in those batches, which removes the keys with no events
+    left; all rows when it has no record.
 -#}
 {% macro sessions_reader_forget_changed_sessions(sessionized) -%}
     {%- if not (sessions_keeps_batches() and is_incremental()) -%}
