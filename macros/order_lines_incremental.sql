@@ -43,7 +43,7 @@
         where event_id in (
             select event_id from {{ sessionized }}
             where
-                sessionized_batch > {{ consumed }}
+                {{ sessions_unread_rows(consumed) }}
                 and event_type in ('purchase', 'return')
         )
         union
@@ -53,13 +53,13 @@
             from {{ sessions_bookkeeping_relation(
                 sessionized, "forgotten_events"
             ) }}
-            where sessionized_batch > {{ consumed }}
+            where {{ sessions_unread_rows(consumed) }}
         )
         union
         select {{ behaviour_order_id("order_id", "session_id") }}
         from {{ sessionized }}
         where
-            sessionized_batch > {{ consumed }}
+            {{ sessions_unread_rows(consumed) }}
             and event_type in ('purchase', 'return')
     )
     {%- endif %}

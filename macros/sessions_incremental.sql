@@ -292,13 +292,13 @@
     select {{ column }}
     from {{ sessionized }}
     where
-        sessionized_batch > {{ consumed_batch }}
+        {{ sessions_unread_rows(consumed_batch) }}
         and {{ column }} is not null
     union
     select {{ column }}
     from {{ sessions_bookkeeping_relation(sessionized, "forgotten_events") }}
     where
-        sessionized_batch > {{ consumed_batch }}
+        {{ sessions_unread_rows(consumed_batch) }}
         and {{ column }} is not null
 {%- endmacro %}
 
