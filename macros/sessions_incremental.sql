@@ -380,6 +380,17 @@
     {%- if not (sessions_keeps_batches() and is_incremental()) -%}
         {{ return("") }}
     {%- endif -%}
+    {#- a table built by a version without session_number: say how to
+        rebuild, instead of DuckDB's binder error on the delete below -#}
+    {%- set built_columns = adapter.get_columns_in_relation(this)
+        | map(attribute="name") | map("lower") | list -%}
+    {%- if "session_number" not in built_columns -%}
+        {{ exceptions.raise_compiler_error(
+            this ~ " has no session_number column: it was built by an "
+            ~ "earlier version. Rebuild the sessions once: dbt build "
+            ~ "--full-refresh --select int_events_sessionized+"
+        ) }}
+    {%- endif -%}
     {%- set consumed = sessions_reader_batch(sessionized) -%}
     {%- if consumed is none %}
     delete from {{ this }}
