@@ -22,7 +22,8 @@ its own process so that wall time and peak memory are comparable:
                --mlxtend-timeout seconds ("cap hit").
 
 The compared computations (the floor's scan, pandas', mlxtend's and the SQL
-alone) each run TIMING_RUNS times in their process, and the median counts.
+alone) each run TIMING_RUNS times in their process, and the median counts,
+of the wall clock and of the process's CPU time (every thread's).
 Peak memory is the largest sum of VmRSS over the process and its children,
 read from /proc every 0.1 s (pages shared between processes count twice);
 CPU seconds are the tree's user plus system time. The dbt builds mine rules
@@ -59,6 +60,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 GENERATOR = PROJECT_DIR / "scripts" / "generate_events.py"
@@ -275,17 +277,27 @@ def _tail(path, lines=LOG_TAIL_LINES):
 # ---------------------------------------------------------------------------
 
 
+class Timed(NamedTuple):
+    """Medians of one computation's runs, and the last run's result."""
+
+    seconds: float  # wall clock
+    cpu_seconds: float  # the process's CPU time, over all its threads
+    result: object
+
+
 def median_run(compute, runs=TIMING_RUNS, *, after=None):
-    """Median wall seconds of ``compute()`` over ``runs`` calls, and the
-    last call's result; ``after()``, untimed, follows each call."""
-    seconds = []
+    """Median wall and CPU seconds of ``compute()`` over ``runs`` calls,
+    and the last call's result; ``after()``, untimed, follows each call.
+    CPU time is the whole process's, so DuckDB's worker threads count."""
+    seconds, cpu_seconds = [], []
     for _ in range(runs):
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         result = compute()
         seconds.append(time.perf_counter() - began)
+        cpu_seconds.append(time.process_time() - cpu_began)
         if after is not None:
             after()
-    return statistics.median(seconds), result
+    return Timed(statistics.median(seconds), statistics.median(cpu_seconds), result)
 
 
 def connect_like_profile(database=None):
@@ -309,12 +321,13 @@ def stage_floor(events_path):
         row[0] for row in con.execute(f"describe select * from {source}").fetchall()
     ]
     touched = ", ".join(f'sum(length(cast("{c}" as varchar)))' for c in columns)
-    scan_s, row = median_run(
+    scan = median_run(
         lambda: con.execute(f"select count(*), {touched} from {source}").fetchone()
     )
     return {
-        "scan_s": scan_s,
-        "rows": row[0],
+        "scan_s": scan.seconds,
+        "scan_cpu_s": scan.cpu_seconds,
+        "rows": scan.result[0],
         "columns": len(columns),
     }
 
@@ -352,21 +365,23 @@ def stage_pandas_sessions(events_path):
         return ordered
 
     def aggregate():
-        return sessionized.groupby(["customer_id", "session_number"]).agg(
+        return sessionized.result.groupby(["customer_id", "session_number"]).agg(
             started_at=("event_at", "min"),
             ended_at=("event_at", "max"),
             event_count=("event_type", "size"),
         )
 
-    sessionize_s, sessionized = median_run(sessionize)
-    aggregate_s, sessions = median_run(aggregate)
+    sessionized = median_run(sessionize)
+    aggregated = median_run(aggregate)
     return {
         "read_s": read_s,
         "parse_s": parse_s,
-        "sessionize_s": sessionize_s,
-        "aggregate_s": aggregate_s,
-        "compute_s": sessionize_s + aggregate_s,
-        "sessions": int(len(sessions)),
+        "sessionize_s": sessionized.seconds,
+        "sessionize_cpu_s": sessionized.cpu_seconds,
+        "aggregate_s": aggregated.seconds,
+        "compute_s": sessionized.seconds + aggregated.seconds,
+        "compute_cpu_s": sessionized.cpu_seconds + aggregated.cpu_seconds,
+        "sessions": int(len(aggregated.result)),
     }
 
 
@@ -396,12 +411,13 @@ def stage_pandas_rfm(events_path):
         rfm["monetary"] = monetary.reindex(rfm.index)
         return rfm
 
-    compute_s, rfm = median_run(compute)
+    computed = median_run(compute)
     return {
         "read_s": read_s,
         "parse_s": parse_s,
-        "compute_s": compute_s,
-        "customers": int(len(rfm)),
+        "compute_s": computed.seconds,
+        "compute_cpu_s": computed.cpu_seconds,
+        "customers": int(len(computed.result)),
     }
 
 
@@ -451,13 +467,17 @@ def stage_mlxtend(events_path):
         )
         return frequent, rules
 
-    baskets_s, (onehot, sparse) = median_run(encode)
-    mining_s, (frequent, rules) = median_run(mine)
+    baskets_run = median_run(encode)
+    onehot, sparse = baskets_run.result
+    mining_run = median_run(mine)
+    frequent, rules = mining_run.result
     return {
         "read_s": read_s,
-        "baskets_s": baskets_s,
-        "mining_s": mining_s,
-        "compute_s": baskets_s + mining_s,
+        "baskets_s": baskets_run.seconds,
+        "mining_s": mining_run.seconds,
+        "mining_cpu_s": mining_run.cpu_seconds,
+        "compute_s": baskets_run.seconds + mining_run.seconds,
+        "compute_cpu_s": baskets_run.cpu_seconds + mining_run.cpu_seconds,
         "orders": int(len(onehot)),
         "itemsets": int(len(frequent)),
         "rules": int(len(rules)),
@@ -485,7 +505,7 @@ def stage_sql_queries(size_dir):
     con = connect_like_profile(size_dir / "warehouse.duckdb")
     con.execute(f"set temp_directory = '{size_dir / 'duckdb_tmp'}'")
     con.execute("set TimeZone = 'UTC'")
-    seconds = {}
+    seconds, cpu_seconds = {}, {}
     for _, names, *_ in COMPARED_STAGES:
         for name in names:
             if name in seconds:
@@ -497,11 +517,12 @@ def stage_sql_queries(size_dir):
                 if path is None or not path.exists():
                     continue
                 sql = path.read_text()
-            seconds[name], _ = median_run(
+            timed = median_run(
                 lambda sql=sql: con.execute(f"create temp table bench_query as {sql}"),
                 after=lambda: con.execute("drop table bench_query"),
             )
-    return {"query_s": seconds}
+            seconds[name], cpu_seconds[name] = timed.seconds, timed.cpu_seconds
+    return {"query_s": seconds, "query_cpu_s": cpu_seconds}
 
 
 STAGES = {
@@ -1084,6 +1105,34 @@ def check_targets(r):
     return rows
 
 
+def cpu_comparisons(r):
+    """Per compared stage whose SQL ran alone: (stage, SQL wall s, SQL CPU
+    s, alternative wall s, alternative CPU s). The alternatives run on one
+    core and DuckDB on its threads, so the wall-clock speedup is the speedup
+    per CPU second times the cores DuckDB kept busy."""
+    queries = r.get("sql_queries") or {}
+    if queries.get("status") != "ok" or "query_cpu_s" not in queries:
+        return []
+    rows = []
+    for stage, names, _, key, timing in COMPARED_STAGES:
+        alternative = r.get(key) or {}
+        cpu_timing = timing.removesuffix("_s") + "_cpu_s"
+        if alternative.get("status") != "ok" or cpu_timing not in alternative:
+            continue
+        if not all(n in queries["query_cpu_s"] for n in names):
+            continue
+        rows.append(
+            (
+                stage,
+                sum(queries["query_s"][n] for n in names),
+                sum(queries["query_cpu_s"][n] for n in names),
+                alternative[timing],
+                alternative[cpu_timing],
+            )
+        )
+    return rows
+
+
 def _cpu(stage):
     if not stage or stage.get("status", "ok") != "ok" or "cpu_s" not in stage:
         return "n/a"
@@ -1210,6 +1259,29 @@ def render(results, machine, args):
         "baskets. A capped mlxtend gets no ratio. Both sides mine at support "
         f"{MIN_SUPPORT:g}, confidence {MIN_CONFIDENCE:g}, itemsets up to "
         f"{MAX_ITEMSET_SIZE} (passed to dbt as vars).",
+        "",
+        "## CPU time of the compared computations",
+        "",
+        "| events | stage | SQL alone s | SQL alone CPU s | cores busy "
+        "| alternative s | alternative CPU s | speedup, wall "
+        "| speedup per CPU second |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        for stage, sql_s, sql_cpu_s, alt_s, alt_cpu_s in cpu_comparisons(r):
+            lines.append(
+                f"| {r['size']:,} | {stage} | {_s(sql_s)} | {_s(sql_cpu_s)} "
+                f"| {sql_cpu_s / sql_s:.1f} | {_s(alt_s)} | {_s(alt_cpu_s)} "
+                f"| {_ratio(alt_s, sql_s)} | {_ratio(alt_cpu_s, sql_cpu_s)} |"
+            )
+    lines += [
+        "",
+        "The same medians as above, with the CPU time of the process during "
+        "them (every thread's). pandas and mlxtend compute on one core; "
+        f"DuckDB runs on {machine['duckdb_threads']} threads. So the speedup "
+        "on the wall clock is the speedup per CPU second times the cores "
+        "DuckDB kept busy: a 3× speedup with two cores busy needs the SQL "
+        "to spend at most two thirds of the alternative's CPU time.",
         "",
         "## Targets",
         "",

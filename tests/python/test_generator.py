@@ -359,6 +359,14 @@ def test_tiny_benchmark_run(tmp_path):
     text = report.read_text()
     assert "cores" in text and "GiB memory" in text and "duckdb 1.5.6" in text
     assert "| 2,000 | sessions |" in text
+    queries = result["sql_queries"]
+    assert set(queries["query_cpu_s"]) == set(queries["query_s"])
+    assert all(cpu > 0 for cpu in queries["query_cpu_s"].values())
+    compared = [row[0] for row in bench.cpu_comparisons(result)]
+    assert compared == [stage for stage, *_ in bench.COMPARED_STAGES]
+    assert "| 2,000 | sessionization, pandas' work in plain SQL |" in text.split(
+        "## CPU time of the compared computations"
+    )[1]
     assert text.strip() in done.stdout
     for where in ("in the full build", "run alone after the build"):
         assert (
@@ -394,6 +402,37 @@ def test_rules_targets_compare_mlxtend_whole_and_mining_alone():
     mining (8 s); the SQL alone also against the mining alone (3 s)."""
     rows = _rules_rows({"status": "ok", "compute_s": 8.0, "mining_s": 3.0})
     assert rows == [("16.00×", False), ("40.00×", True), ("15.00×", False)]
+
+
+def test_cpu_comparison_of_a_stage():
+    """Sessionization by two DuckDB threads in 3 s wall and 6 CPU s against
+    pandas' 9 s on one core: 3× on the wall clock, 1.5× per CPU second.
+    A stage whose alternative did not run, or ran before CPU time was
+    recorded, has no row."""
+    result = {
+        "sql_queries": {
+            "status": "ok",
+            "query_s": {bench.PLAIN_SESSIONIZATION: 3.0, "association_rules": 0.2},
+            "query_cpu_s": {
+                bench.PLAIN_SESSIONIZATION: 6.0,
+                "association_rules": 0.3,
+            },
+        },
+        "pandas_sessions": {
+            "status": "ok",
+            "sessionize_s": 9.0,
+            "sessionize_cpu_s": 9.0,
+            "compute_s": 10.0,
+        },
+        "mlxtend": {"status": "cap hit", "wall_s": 60.0},
+    }
+    rows = bench.cpu_comparisons(result)
+    assert rows == [
+        ("sessionization, pandas' work in plain SQL", 3.0, 6.0, 9.0, 9.0)
+    ]
+    stage, sql_s, sql_cpu_s, alt_s, alt_cpu_s = rows[0]
+    assert bench._ratio(alt_s, sql_s) == "3.00×"
+    assert bench._ratio(alt_cpu_s, sql_cpu_s) == "1.50×"
 
 
 def test_rules_targets_when_mlxtend_hits_its_cap():
