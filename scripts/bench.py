@@ -1133,6 +1133,12 @@ def cpu_comparisons(r):
     return rows
 
 
+def _peak(stage):
+    if not stage or "peak_rss_mb" not in stage:
+        return "n/a"
+    return f"{stage['peak_rss_mb']:.0f}"
+
+
 def _cpu(stage):
     if not stage or stage.get("status", "ok") != "ok" or "cpu_s" not in stage:
         return "n/a"
@@ -1173,10 +1179,10 @@ def render(results, machine, args):
         "## Whole runs",
         "",
         "| events | generate s | full build s | full CPU s | full peak MB "
-        "| daily s | daily CPU s | daily / full "
-        "| incremental build s | incremental CPU s | incremental / full "
-        "| floor scan s | full build / floor |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| daily s | daily CPU s | daily peak MB | daily / full "
+        "| incremental build s | incremental CPU s | incremental peak MB "
+        "| incremental / full | floor scan s | full build / floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         full, incremental, floor = r.get("full"), r.get("incremental"), r["floor"]
@@ -1192,11 +1198,11 @@ def render(results, machine, args):
         generated = f"{r['generate']['wall_s']:.1f}"
         if r["generate"]["cached"]:
             generated += " (cached)"
-        peak = f"{full['peak_rss_mb']:.0f}" if full else "n/a"
         lines.append(
-            f"| {r['size']:,} | {generated} | {_wall(full)} | {_cpu(full)} | {peak} "
-            f"| {_wall(daily)} | {_cpu(daily)} | {_ratio(daily_s, full_s)} "
-            f"| {_wall(incremental)} | {_cpu(incremental)} "
+            f"| {r['size']:,} | {generated} | {_wall(full)} | {_cpu(full)} "
+            f"| {_peak(full)} | {_wall(daily)} | {_cpu(daily)} | {_peak(daily)} "
+            f"| {_ratio(daily_s, full_s)} | {_wall(incremental)} "
+            f"| {_cpu(incremental)} | {_peak(incremental)} "
             f"| {_ratio(incremental_s, full_s)} "
             f"| {_s(floor_s)} | {_ratio(full_s, floor_s)} |"
         )

@@ -359,6 +359,13 @@ def test_tiny_benchmark_run(tmp_path):
     text = report.read_text()
     assert "cores" in text and "GiB memory" in text and "duckdb 1.5.6" in text
     assert "| 2,000 | sessions |" in text
+    whole_runs = text.split("## Whole runs")[1].split("\n## ")[0]
+    header, row = (
+        line for line in whole_runs.splitlines() if line.startswith("| ")
+    )
+    cells = dict(zip(header.split(" | "), row.split(" | ")))
+    for run in ("full", "daily", "incremental"):
+        assert cells[f"{run} peak MB"] == f"{result[run]['peak_rss_mb']:.0f}"
     queries = result["sql_queries"]
     assert set(queries["query_cpu_s"]) == set(queries["query_s"])
     assert all(cpu > 0 for cpu in queries["query_cpu_s"].values())
