@@ -288,7 +288,9 @@ class Timed(NamedTuple):
 def median_run(compute, runs=TIMING_RUNS, *, after=None):
     """Median wall and CPU seconds of ``compute()`` over ``runs`` calls,
     and the last call's result; ``after()``, untimed, follows each call.
-    CPU time is the whole process's, so DuckDB's worker threads count."""
+    CPU time is the whole process's, so DuckDB's worker threads count.
+    The two medians are taken apart, so they may come from different
+    calls."""
     seconds, cpu_seconds = [], []
     for _ in range(runs):
         began, cpu_began = time.perf_counter(), time.process_time()
@@ -1133,8 +1135,21 @@ def cpu_comparisons(r):
     return rows
 
 
+def cpu_comparison_line(size, row):
+    """One row of the CPU table, from a row of ``cpu_comparisons``."""
+    stage, sql_s, sql_cpu_s, alt_s, alt_cpu_s = row
+    cores_busy = f"{sql_cpu_s / sql_s:.1f}" if sql_s else "n/a"
+    return (
+        f"| {size:,} | {stage} | {_s(sql_s)} | {_s(sql_cpu_s)} | {cores_busy} "
+        f"| {_s(alt_s)} | {_s(alt_cpu_s)} | {_ratio(alt_s, sql_s)} "
+        f"| {_ratio(alt_cpu_s, sql_cpu_s)} |"
+    )
+
+
 def _peak(stage):
-    if not stage or "peak_rss_mb" not in stage:
+    """A run's peak memory, or n/a for a run that failed or was stopped
+    (its peak is of a run cut short)."""
+    if not stage or stage.get("status", "ok") != "ok" or "peak_rss_mb" not in stage:
         return "n/a"
     return f"{stage['peak_rss_mb']:.0f}"
 
@@ -1266,29 +1281,33 @@ def render(results, machine, args):
         f"{MIN_SUPPORT:g}, confidence {MIN_CONFIDENCE:g}, itemsets up to "
         f"{MAX_ITEMSET_SIZE} (passed to dbt as vars).",
         "",
-        "## CPU time of the compared computations",
-        "",
-        "| events | stage | SQL alone s | SQL alone CPU s | cores busy "
-        "| alternative s | alternative CPU s | speedup, wall "
-        "| speedup per CPU second |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
-        for stage, sql_s, sql_cpu_s, alt_s, alt_cpu_s in cpu_comparisons(r):
-            lines.append(
-                f"| {r['size']:,} | {stage} | {_s(sql_s)} | {_s(sql_cpu_s)} "
-                f"| {sql_cpu_s / sql_s:.1f} | {_s(alt_s)} | {_s(alt_cpu_s)} "
-                f"| {_ratio(alt_s, sql_s)} | {_ratio(alt_cpu_s, sql_cpu_s)} |"
-            )
+    cpu_lines = [
+        cpu_comparison_line(r["size"], row)
+        for r in results
+        for row in cpu_comparisons(r)
+    ]
+    if cpu_lines:
+        lines += [
+            "## CPU time of the compared computations",
+            "",
+            "| events | stage | SQL alone s | SQL alone CPU s | cores busy "
+            "| alternative s | alternative CPU s | speedup, wall "
+            "| speedup per CPU second |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+            *cpu_lines,
+            "",
+            "The same computations as above, with the median CPU time of the "
+            "process over the same runs (every thread's). Cores busy is the "
+            "SQL's CPU median over its wall median. pandas and mlxtend "
+            f"compute on one core; DuckDB runs on {machine['duckdb_threads']} "
+            "threads. So the speedup on the wall clock is the speedup per CPU "
+            "second times the cores DuckDB kept busy: a 3× speedup with two "
+            "cores busy needs the SQL to spend at most two thirds of the "
+            "alternative's CPU time.",
+            "",
+        ]
     lines += [
-        "",
-        "The same medians as above, with the CPU time of the process during "
-        "them (every thread's). pandas and mlxtend compute on one core; "
-        f"DuckDB runs on {machine['duckdb_threads']} threads. So the speedup "
-        "on the wall clock is the speedup per CPU second times the cores "
-        "DuckDB kept busy: a 3× speedup with two cores busy needs the SQL "
-        "to spend at most two thirds of the alternative's CPU time.",
-        "",
         "## Targets",
         "",
         "Set for 10 million events; checked at every size.",

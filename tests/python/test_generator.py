@@ -10,6 +10,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -413,17 +414,22 @@ def test_rules_targets_compare_mlxtend_whole_and_mining_alone():
 
 def test_cpu_comparison_of_a_stage():
     """Sessionization by two DuckDB threads in 3 s wall and 6 CPU s against
-    pandas' 9 s on one core: 3× on the wall clock, 1.5× per CPU second.
-    A stage whose alternative did not run, or ran before CPU time was
-    recorded, has no row."""
+    pandas' 9 s on one core: 3× on the wall clock, 1.5× per CPU second,
+    two cores busy. A stage whose alternative was stopped (mlxtend) or
+    has no CPU time for the timing compared (pandas' whole sessions, from
+    an older run) has no row, and neither has a run without the SQL's CPU
+    times."""
+    query_s = {
+        bench.PLAIN_SESSIONIZATION: 3.0,
+        "int_events_sessionized": 12.0,
+        "fct_sessions": 6.0,
+        "association_rules": 0.2,
+    }
     result = {
         "sql_queries": {
             "status": "ok",
-            "query_s": {bench.PLAIN_SESSIONIZATION: 3.0, "association_rules": 0.2},
-            "query_cpu_s": {
-                bench.PLAIN_SESSIONIZATION: 6.0,
-                "association_rules": 0.3,
-            },
+            "query_s": query_s,
+            "query_cpu_s": {name: 2 * s for name, s in query_s.items()},
         },
         "pandas_sessions": {
             "status": "ok",
@@ -435,11 +441,27 @@ def test_cpu_comparison_of_a_stage():
     }
     rows = bench.cpu_comparisons(result)
     assert rows == [
-        ("sessionization, pandas' work in plain SQL", 3.0, 6.0, 9.0, 9.0)
+        ("sessionization", 12.0, 24.0, 9.0, 9.0),
+        ("sessionization, pandas' work in plain SQL", 3.0, 6.0, 9.0, 9.0),
     ]
-    stage, sql_s, sql_cpu_s, alt_s, alt_cpu_s = rows[0]
-    assert bench._ratio(alt_s, sql_s) == "3.00×"
-    assert bench._ratio(alt_cpu_s, sql_cpu_s) == "1.50×"
+    assert bench.cpu_comparison_line(10_000_000, rows[1]) == (
+        "| 10,000,000 | sessionization, pandas' work in plain SQL | 3.00 "
+        "| 6.00 | 2.0 | 9.00 | 9.00 | 3.00× | 1.50× |"
+    )
+    del result["sql_queries"]["query_cpu_s"]
+    assert bench.cpu_comparisons(result) == []
+
+
+def test_median_run_counts_cpu_time_apart_from_waiting():
+    """Sleeping takes wall time and next to no CPU time; a busy loop takes
+    both."""
+    slept = bench.median_run(lambda: time.sleep(0.2), runs=1)
+    assert slept.seconds >= 0.2 and slept.cpu_seconds < 0.05
+    began = time.process_time()
+    busy = bench.median_run(lambda: sum(range(3_000_000)), runs=1)
+    assert busy.cpu_seconds > 0.5 * busy.seconds
+    assert busy.cpu_seconds <= time.process_time() - began
+    assert busy.result == sum(range(3_000_000))
 
 
 def test_rules_targets_when_mlxtend_hits_its_cap():
